@@ -1,0 +1,120 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Shared by the scripts under scripts/: where things are cached, how
+# packages get installed, and how checks are counted.
+#
+# Source it; it sets REPO (the checkout) and CACHE (downloads and builds,
+# $IRQBYPASS_CACHE or .cache/ in the checkout, git-ignored).
+
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${IRQBYPASS_CACHE:-$REPO/.cache}
+mkdir -p "$CACHE"
+CACHE=$(cd "$CACHE" && pwd)
+export REPO CACHE
+export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
+# A check's results go here, one "PASS name" or "FAIL name" a line; the
+# KUnit runs add one line per case.
+RESULTS=${RESULTS:-$CACHE/results}
+export RESULTS
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# need PKG...: install the Debian packages that are not installed yet.
+need() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q 'ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	log "installing ${missing[*]}"
+	local sudo=
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	if [ ! -e "$CACHE/.apt-updated" ]; then
+		$sudo apt-get update -qq >&2
+		touch "$CACHE/.apt-updated"
+	fi
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}" >&2
+}
+
+# pass NAME / fail NAME [WHY]: record the outcome of one check.
+pass() { echo "PASS $1" >>"$RESULTS"; printf 'PASS  %s\n' "$1"; }
+fail() {
+	echo "FAIL $1" >>"$RESULTS"
+	printf 'FAIL  %s%s\n' "$1" "${2:+: $2}"
+}
+
+# check NAME CMD...: run CMD with its output in $CACHE/logs/NAME.log and
+# record whether it succeeded; the log's tail is shown on failure.
+check() {
+	local name=$1 logf
+	shift
+	mkdir -p "$CACHE/logs"
+	logf="$CACHE/logs/${name//\//_}.log"
+	if "$@" >"$logf" 2>&1; then
+		pass "$name"
+	else
+		fail "$name" "see $logf"
+		tail -n 30 "$logf" | sed 's/^/    /'
+	fi
+}
+
+# Newest version of a Debian package whose name matches a pattern,
+# resolved through apt, never hard-coded.
+apt_depends_on() {	# apt_depends_on META-PACKAGE PREFIX: the dependency named PREFIX*
+	apt-cache depends "$1" 2>/dev/null |
+		sed -n "s/^ *Depends: \($2[^ ]*\)$/\1/p" | head -n 1
+}
+
+# The 6.12 tree from Debian's linux-source-6.12, unpacked once into the
+# cache, with this checkout overlaid as virt/lib/ plus our header.
+TREE=$CACHE/linux-6.12
+export TREE
+
+prepare_tree() {
+	need linux-source-6.12 build-essential bc bison flex libelf-dev \
+		libssl-dev python3 rsync cpio kmod ccache
+	if [ ! -e "$TREE/.unpacked" ]; then
+		local tarball
+		tarball=$(ls /usr/src/linux-source-6.12*.tar.xz | tail -n 1)
+		log "unpacking $tarball"
+		rm -rf "$TREE" "$CACHE/unpack"
+		mkdir -p "$CACHE/unpack"
+		tar -C "$CACHE/unpack" -xf "$tarball"
+		mv "$CACHE"/unpack/linux-source-6.12* "$TREE"
+		rmdir "$CACHE/unpack"
+		touch "$TREE/.unpacked"
+	fi
+	# The overlay, as a jury-rigged tree would have it: kbuild compiles
+	# our files, never the tree's own copies.
+	if [ ! -L "$TREE/virt/lib" ]; then
+		rm -rf "$TREE/virt/lib"
+	fi
+	ln -sfn "$REPO" "$TREE/virt/lib"
+	ln -sfn "$REPO/include/linux/irqbypass.h" \
+		"$TREE/include/linux/irqbypass.h"
+}
+
+# stage_src DIR: copy the sources (not the cache nor build products) to DIR,
+# so that out-of-tree builds against several kernels do not collide.
+stage_src() {
+	mkdir -p "$1"
+	rsync -a --delete --exclude=/.cache --exclude=/.git \
+		--exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
+		--exclude='*.mod*' --exclude=Module.symvers \
+		--exclude=modules.order "$REPO"/ "$1"/
+}
+
+# The Debian kernel headers that a meta-package (linux-headers-amd64,
+# linux-headers-rt-amd64) currently stands for, installed; prints KDIR.
+debian_headers() {
+	local meta=$1 pkg
+	need "$meta"
+	pkg=$(apt_depends_on "$meta" linux-headers-)
+	[ -n "$pkg" ] || die "cannot resolve $meta"
+	need "$pkg"
+	echo "/usr/src/$pkg"
+}
