@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The real clients: Debian's own, unmodified kvm.ko and vfio-pci.ko against
+# our irqbypass.ko, in Debian's own kernels booted under QEMU (TCG).  In
+# each scenario tools/vfio-kvm-pair makes one eventfd both a VFIO MSI
+# trigger (an IRQ bypass producer) and a KVM irqfd (a consumer), raises the
+# edu device's interrupt while they are paired, and tears them down in a
+# chosen order; the guest (tools/init) dumps the trace events and debugfs at
+# every stage, and this script asserts on them: the pairing, its irq, the
+# exact number of connects, disconnects and callbacks, the module
+# references, unloading, and a console free of warnings.  Nothing here
+# depends on timing.
+#
+# One result per scenario, through lib.sh's check:
+#   realclient/debian-6.1/...     the kernel linux-image-amd64 depends on
+#   realclient/debian-6.1-rt/...  linux-image-rt-amd64 (PREEMPT_RT)
+#   realclient/debian-6.12/...    the newest linux-image-6.12.*+deb12-amd64
+#   realclient/dkms-build         dkms.conf, against the installed headers
+#
+# Usage: realclient.sh [PATTERN...]   run the scenarios whose names contain
+# one of the PATTERNs (all by default).  Logs: $CACHE/logs/.  With
+# REALCLIENT_KO=PATH (or "stock") the scenarios use that irqbypass.ko instead
+# of building ours, to show that the checks catch a wrong module.
+
+set -euo pipefail
+# shellcheck source=scripts/distro.sh
+source "$(dirname "${BASH_SOURCE[0]}")/distro.sh"
+
+RC_LOGS=$CACHE/logs/realclient
+mkdir -p "$RC_LOGS"
+
+# ---- assertions (in the child that runs one scenario) ----
+
+failures=0
+
+# expect WHAT ACTUAL WANTED
+expect() {
+	if [ "$2" = "$3" ]; then
+		printf '  ok      %s: %s\n' "$1" "$2"
+	else
+		printf '  FAILED  %s: got "%s", want "%s"\n' "$1" "$2" "$3"
+		failures=$((failures + 1))
+	fi
+}
+
+section() { distro_section "$LOG" "$1"; }
+fact() { distro_fact "$LOG" "$1"; }
+lines() { grep -c . || true; }
+
+# Trace events (EVENT) or function calls (FUNC <-) in all stages or one.
+events() { distro_traces "$LOG" | grep -c ": $1: " || true; }
+events_at() { section "trace@$2" | grep -c ": $1: " || true; }
+calls() { distro_traces "$LOG" | grep -c ": $1 <-" || true; }
+calls_at() { section "trace@$2" | grep -c ": $1 <-" || true; }
+
+# The "irq=" and "token=" of a debugfs or trace line.
+field() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" | head -n 1; }
+stat() { section "stats@$1" | awk -v k="$2" '$1 == k { print $2 }'; }
+
+# What every scenario must show.
+assert_common() {
+	local bad loaded raised arrived
+
+	expect "guest ran to the end" "$(grep -c '^=== DONE$' "$LOG")" 1
+	expect "kernel" "$(fact kernel)" "$DISTRO_KVER"
+	expect "modules that failed to load" "$(fact insmod-failed)" ""
+	expect "irqbypass.ko loaded" "$(fact irqbypass)" ours
+	expect "trace events" "$(fact tracing)" on
+	expect "function tracer on irq_bypass_* and kvm_arch_irq_bypass_*" \
+		"$(fact ftrace | grep -o '[a-z_]*irq_bypass_[a-z_]*' | sort -u |
+		wc -l)" 8
+	expect "edu bound to" "$(fact driver)" vfio-pci
+	expect "vfio-kvm-pair exit status" "$(fact pair-exit)" 0
+	raised=$(grep '^pair: raised=' "$LOG" | field raised)
+	arrived=$(grep '^pair: raised=' "$LOG" | field arrived)
+	expect "edu interrupts that arrived on the vfio-msi irq" \
+		"${arrived:-none}/${raised:-none}" "${raised:-3}/${raised:-3}"
+	expect "rmmod irqbypass while registered" \
+		"$(fact rmmod-while-paired)" failed
+	expect "irqbypass still loaded after that" \
+		"$(fact loaded-after-rmmod)" yes
+	expect "producers in debugfs after teardown" \
+		"$(section producers@done | lines)" 0
+	expect "consumers in debugfs after teardown" \
+		"$(section consumers@done | lines)" 0
+	expect "stats: producers, consumers after teardown" \
+		"$(stat end producers) $(stat end consumers)" "0 0"
+	expect "module references after teardown" \
+		"$(fact refcnt@done)" "$(fact refcnt@before)"
+	loaded=$(section modules | grep -c '^ok ' || true)
+	expect "modules loaded" "$loaded" "$(zcat "$INITRD" |
+		cpio -i --quiet --to-stdout etc/modules | lines)"
+	expect "modules unloaded" "$(section rmmod | grep -c '^ok ' || true)" \
+		"$loaded"
+	expect "modules that failed to unload" \
+		"$(section rmmod | grep -c '^FAILED' || true)" 0
+	bad=$(distro_bad_lines "$LOG")
+	expect "warnings, BUGs, lockdep reports, stack dumps on the console" \
+		"$(printf '%s' "$bad" | head -n 3)" ""
+}
+
+# Debian 6.1 (and its RT flavour): KVM registers a consumer for every
+# irqfd, so the two pair.  $1 is the side torn down first.
+assert_paired() {
+	local teardown=$1 tr irq tok
+
+	expect "register_producer events (ret=0)" \
+		"$(events irqbypass_register_producer) $(distro_traces "$LOG" |
+		grep ': irqbypass_register_producer: ' | field ret)" "1 0"
+	expect "register_consumer events (ret=0)" \
+		"$(events irqbypass_register_consumer) $(distro_traces "$LOG" |
+		grep ': irqbypass_register_consumer: ' | field ret)" "1 0"
+	expect "connect events" "$(events irqbypass_connect)" 1
+	expect "connect events when the second side registered" \
+		"$(events_at irqbypass_connect paired)" 1
+	tr=$(distro_traces "$LOG" | grep ': irqbypass_connect: ' | head -n 1)
+	expect "connect ret" "$(field ret <<<"$tr")" 0
+	irq=$(field irq <<<"$tr")
+	tok=$(field token <<<"$tr")
+	expect "vfio-kvm-pair saw the vfio-msi irq" \
+		"$(grep '^pair: vfio_msi=on' "$LOG" | field irq)" "$irq"
+	expect "/proc/interrupts vfio-msi irq while paired" \
+		"$(section interrupts@paired | sed -n 's/^ *\([0-9]*\):.*/\1/p')" \
+		"$irq"
+	expect "debugfs producers while paired" \
+		"$(section producers@paired | lines) $(section producers@paired |
+		field irq) $(section producers@paired | field paired) $(section \
+		producers@paired | field token)" "1 $irq yes $tok"
+	expect "debugfs consumers while paired" \
+		"$(section consumers@paired | lines) $(section consumers@paired |
+		field irq) $(section consumers@paired | field paired) $(section \
+		consumers@paired | field token)" "1 $irq yes $tok"
+	expect "the consumer is KVM's" "$(section consumers@paired |
+		grep -c 'add_producer=kvm_arch_irq_bypass_add_producer \[kvm\]' ||
+		true)" 1
+	expect "module references while paired" "$(fact refcnt@paired)" \
+		"$(($(fact refcnt@before) + 2))"
+
+	expect "disconnect events" "$(events irqbypass_disconnect)" 1
+	expect "disconnect events at the first teardown" \
+		"$(events_at irqbypass_disconnect half)" 1
+	expect "disconnect irq" "$(distro_traces "$LOG" |
+		grep ': irqbypass_disconnect: ' | field irq)" "$irq"
+	expect "unregister_producer events" \
+		"$(events irqbypass_unregister_producer)" 1
+	expect "unregister_consumer events" \
+		"$(events irqbypass_unregister_consumer)" 1
+	if [ "$teardown" = kvm ]; then
+		expect "after KVM went: producers, consumers" \
+			"$(section producers@half | lines) $(section producers@half |
+			field paired) $(section consumers@half | lines)" "1 no 0"
+	else
+		expect "after VFIO went: producers, consumers" \
+			"$(section producers@half | lines) $(section consumers@half |
+			lines) $(section consumers@half | field paired)" "0 1 no"
+	fi
+
+	# The function tracer counts the callbacks themselves.
+	expect "calls of KVM's add_producer, del_producer, stop, start" \
+		"$(calls kvm_arch_irq_bypass_add_producer) $(calls \
+		kvm_arch_irq_bypass_del_producer) $(calls \
+		kvm_arch_irq_bypass_stop) $(calls kvm_arch_irq_bypass_start)" \
+		"1 1 2 2"
+	expect "stats at the end: connects, disconnects, failures" \
+		"$(stat end connects) $(stat end disconnects) $(stat end \
+		connect_failures)" "1 1 0"
+}
+
+# Debian 6.12: KVM registers no consumer (the IOMMU cannot post
+# interrupts), but its irqfd shutdown still unregisters one.
+assert_producer_only() {
+	local irq
+
+	expect "register_producer events (ret=0)" \
+		"$(events irqbypass_register_producer) $(distro_traces "$LOG" |
+		grep ': irqbypass_register_producer: ' | field ret)" "1 0"
+	irq=$(distro_traces "$LOG" | grep ': irqbypass_register_producer: ' |
+		field irq)
+	expect "vfio-kvm-pair saw the vfio-msi irq" \
+		"$(grep '^pair: vfio_msi=on' "$LOG" | field irq)" "$irq"
+	expect "debugfs producers while the irqfd exists" \
+		"$(section producers@paired | lines) $(section producers@paired |
+		field irq) $(section producers@paired | field paired)" \
+		"1 $irq no"
+	expect "debugfs consumers while the irqfd exists" \
+		"$(section consumers@paired | lines)" 0
+	expect "module references with only the producer" \
+		"$(fact refcnt@paired)" "$(($(fact refcnt@before) + 1))"
+	expect "calls of irq_bypass_register_consumer" \
+		"$(calls irq_bypass_register_consumer)" 0
+	expect "KVM's irqfd shutdown called irq_bypass_unregister_consumer" \
+		"$(calls_at irq_bypass_unregister_consumer half)" 1
+	expect "... and it was a no-op: consumer events, connects, disconnects" \
+		"$(events irqbypass_register_consumer) $(events \
+		irqbypass_unregister_consumer) $(events irqbypass_connect) \
+$(events irqbypass_disconnect)" "0 0 0 0"
+	expect "... callbacks of KVM called" \
+		"$(distro_traces "$LOG" | grep -c ': kvm_arch_irq_bypass_' ||
+		true)" 0
+	expect "... stats unchanged by it" "$(section stats@half | md5sum)" \
+		"$(section stats@paired | md5sum)"
+	expect "... the producer stayed registered" \
+		"$(section producers@half | lines) $(section producers@half |
+		field irq)" "1 $irq"
+	expect "unregister_producer events" \
+		"$(events irqbypass_unregister_producer)" 1
+	expect "stats at the end: consumer registrations, connects" \
+		"$(stat end consumer_registrations) $(stat end connects)" "0 0"
+}
+
+# scenario NAME FLAVOUR KIND SETUP TEARDOWN: boot and assert (the child).
+scenario() {
+	local name=$1 flavour=$2 kind=$3 setup=$4 teardown=$5
+
+	distro_fetch "$flavour"
+	if [ -n "${REALCLIENT_KO:-}" ]; then
+		# For checking the checks: another irqbypass.ko, or "stock".
+		DISTRO_MODULE=$REALCLIENT_KO
+	else
+		distro_build_module
+	fi
+	LOG=$RC_LOGS/${name//\//_}.console
+	INITRD=$DISTRO_ROOT/initrd-realclient.$$.cpio.gz
+	# shellcheck disable=SC2064
+	trap "rm -f '$INITRD'" EXIT
+	distro_initramfs "$INITRD" "$DISTRO_MODULE" \
+		kvm_amd vfio_pci vfio_iommu_type1
+	distro_boot "$INITRD" "$LOG" "ib_setup=$setup" \
+		"ib_teardown=$teardown" ib_raises=3 ||
+		echo "  QEMU failed or timed out (see $LOG)"
+	echo "$name: $DISTRO_KVER, setup $setup first, teardown $teardown first"
+	echo "  console: $LOG"
+	assert_common
+	case $kind in
+	paired) assert_paired "$teardown" ;;
+	producer-only) assert_producer_only ;;
+	esac
+	[ "$failures" -eq 0 ]
+}
+
+# dkms: add and build dkms.conf against the installed 6.1 headers, in a
+# private dkms tree, and remove it again.
+dkms_build() {
+	local hdr kver ver tmp src f re
+
+	need dkms linux-headers-amd64
+	hdr=$(apt_depends_on linux-headers-amd64 linux-headers-)
+	kver=${hdr#linux-headers-}
+	[ -d "/lib/modules/$kver/build" ] || die "no /lib/modules/$kver/build"
+	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$REPO/dkms.conf")
+	[ -n "$ver" ] || die "no PACKAGE_VERSION in dkms.conf"
+
+	# Kernels whose API we implement, and ones we do not.
+	re=$(sed -n 's/^BUILD_EXCLUSIVE_KERNEL="\(.*\)"$/\1/p' "$REPO/dkms.conf")
+	for f in 6.1.0-56-amd64 6.9.1 6.12.117+deb12-amd64 6.16.3-1; do
+		[[ $f =~ $re ]] || die "BUILD_EXCLUSIVE_KERNEL refuses $f"
+	done
+	for f in 5.10.0-30-amd64 6.0.12 6.17.1-1-amd64 6.18.2 7.0.1; do
+		[[ ! $f =~ $re ]] || die "BUILD_EXCLUSIVE_KERNEL accepts $f"
+	done
+	echo "BUILD_EXCLUSIVE_KERNEL $re: ok"
+
+	tmp=$(mktemp -d "$CACHE/dkms.XXXXXX")
+	# shellcheck disable=SC2064
+	trap "dkms remove irqbypass/$ver --all --dkmstree '$tmp/tree' \
+		--sourcetree '$tmp/src' >/dev/null 2>&1 || true; rm -rf '$tmp'" EXIT
+	src=$tmp/src/irqbypass-$ver
+	distro_sync_sources "$src"
+	cp "$REPO/dkms.conf" "$src/"
+	mkdir -p "$tmp/tree" "$tmp/install"
+	local -a opts=(--dkmstree "$tmp/tree" --sourcetree "$tmp/src"
+		--installtree "$tmp/install")
+	dkms add "${opts[@]}" -m irqbypass -v "$ver"
+	dkms build "${opts[@]}" -m irqbypass -v "$ver" -k "$kver"
+	f=$(dkms status "${opts[@]}" -m irqbypass -v "$ver" -k "$kver")
+	echo "$f"
+	[[ $f == *": built"* ]] || die "dkms status does not say built"
+	f=$(find "$tmp/tree/irqbypass/$ver/$kver" -name 'irqbypass.ko*' | head -n 1)
+	[ -n "$f" ] || die "dkms built no irqbypass.ko"
+	modinfo "$f" | grep -E '^(vermagic|depends|name):'
+	modinfo -F vermagic "$f" | grep -q "^$kver " ||
+		die "vermagic of $f is not $kver"
+	dkms remove "${opts[@]}" irqbypass/"$ver" --all
+	echo "dkms add, build, remove: ok"
+}
+
+main() {
+	local -a all=(
+		"realclient/debian-6.1/pair-teardown-kvm-first 6.1 paired vfio kvm"
+		"realclient/debian-6.1/pair-teardown-vfio-first 6.1 paired vfio vfio"
+		"realclient/debian-6.1/consumer-first-teardown-vfio-close 6.1 paired kvm close"
+		"realclient/debian-6.1-rt/pair-teardown-kvm-first rt paired vfio kvm"
+		"realclient/debian-6.12/unregister-never-registered-consumer 6.12 producer-only vfio kvm"
+	)
+	local s name p want
+
+	for s in "${all[@]}" "realclient/dkms-build"; do
+		read -r name _ <<<"$s"
+		want=$#
+		for p in "$@"; do
+			[[ $name == *"$p"* ]] && want=0
+		done
+		[ "$want" -eq 0 ] || continue
+		if [ "$name" = realclient/dkms-build ]; then
+			check "$name" bash "$0" --dkms
+		else
+			# shellcheck disable=SC2086
+			check "$name" bash "$0" --scenario $s
+		fi
+	done
+}
+
+case ${1:-} in
+--scenario)
+	shift
+	scenario "$@"
+	;;
+--dkms)
+	dkms_build
+	;;
+*)
+	main "$@"
+	;;
+esac
