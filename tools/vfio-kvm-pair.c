@@ -14,7 +14,8 @@
  * and checks in /proc/interrupts that it arrived on the host's vfio-msi
  * line.  The order in which the two sides are set up and torn down is
  * chosen on the command line, and a hook command can inspect the system at
- * every stage.
+ * every stage.  With -e the hook inherits the eventfd, and can hand it to
+ * another consumer, such as the sample consumer (samples/).
  *
  * Every line meant for scripts starts with "pair: ".
  */
@@ -57,6 +58,7 @@ struct pair {
 	unsigned int raises;
 	unsigned int gsi;
 	int kvm_vfio_dev;
+	int share_efd;
 	const char *hook;
 
 	/* state */
@@ -502,7 +504,8 @@ static void print_help(void)
 	     "  -g GSI    the irqfd's GSI (10)\n"
 	     "  -n        do not add the group to a KVM VFIO device\n"
 	     "  -x CMD    run \"CMD STAGE\" at each stage: first, paired, half,\n"
-	     "            done");
+	     "            done\n"
+	     "  -e        let CMD inherit the eventfd; its number is in $EVENTFD");
 }
 
 int main(int argc, char **argv)
@@ -519,7 +522,7 @@ int main(int argc, char **argv)
 	enum side second;
 	int opt, ret;
 
-	while ((opt = getopt(argc, argv, "d:s:t:r:g:nx:h")) != -1) {
+	while ((opt = getopt(argc, argv, "d:s:t:r:g:nx:eh")) != -1) {
 		switch (opt) {
 		case 'd':
 			snprintf(p.bdf, sizeof(p.bdf), "%s", optarg);
@@ -542,6 +545,9 @@ int main(int argc, char **argv)
 		case 'x':
 			p.hook = optarg;
 			break;
+		case 'e':
+			p.share_efd = 1;
+			break;
 		case 'h':
 			print_help();
 			return 0;
@@ -557,9 +563,17 @@ int main(int argc, char **argv)
 	enable_bus_master(&p);
 	check_edu(&p);
 	open_kvm(&p);
-	p.efd = eventfd(0, EFD_CLOEXEC);
+	/* Without EFD_CLOEXEC with -e: the hook, run by system(), inherits it. */
+	p.efd = eventfd(0, p.share_efd ? 0 : EFD_CLOEXEC);
 	if (p.efd < 0)
 		die("eventfd");
+	if (p.share_efd) {
+		char num[16];
+
+		snprintf(num, sizeof(num), "%d", p.efd);
+		if (setenv("EVENTFD", num, 1))
+			die("setenv EVENTFD");
+	}
 	report("eventfd=%d", p.efd);
 
 	setup_side(&p, p.setup_first);
