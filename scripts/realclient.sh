@@ -34,29 +34,8 @@ mkdir -p "$RC_LOGS"
 
 failures=0
 
-# expect WHAT ACTUAL WANTED
-expect() {
-	if [ "$2" = "$3" ]; then
-		printf '  ok      %s: %s\n' "$1" "$2"
-	else
-		printf '  FAILED  %s: got "%s", want "%s"\n' "$1" "$2" "$3"
-		failures=$((failures + 1))
-	fi
-}
-
-section() { distro_section "$LOG" "$1"; }
-fact() { distro_fact "$LOG" "$1"; }
-lines() { grep -c . || true; }
-
-# Trace events (EVENT) or function calls (FUNC <-) in all stages or one.
-events() { distro_traces "$LOG" | grep -c ": $1: " || true; }
-events_at() { section "trace@$2" | grep -c ": $1: " || true; }
-calls() { distro_traces "$LOG" | grep -c ": $1 <-" || true; }
-calls_at() { section "trace@$2" | grep -c ": $1 <-" || true; }
-
-# The "irq=" and "token=" of a debugfs or trace line.
-field() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" | head -n 1; }
-stat() { section "stats@$1" | awk -v k="$2" '$1 == k { print $2 }'; }
+# expect, section, fact, field, events, calls...: distro.sh's assertion
+# helpers, on $LOG, counting into $failures.
 
 # What every scenario must show.
 assert_common() {

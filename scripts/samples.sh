@@ -149,29 +149,8 @@ qemu_samples() {
 
 # ---- samples-qemu-6.12-vfio: what the guest printed, and what it must be ----
 
-# section NAME: a dump; fact KEY: a fact (distro.sh's readers, on $LOG).
-section() { distro_section "$LOG" "$1"; }
-fact() { distro_fact "$LOG" "$1"; }
-lines() { grep -c . || true; }
-# The value of KEY= in the first line on stdin.
-field() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" | head -n 1; }
-# Trace events (EVENT) and function calls (FUNC <-): in all stages, or in
-# the dump of one.
-events() { distro_traces "$LOG" | grep -c ": $1: " || true; }
-events_at() { section "trace@$2" | grep -c ": $1: " || true; }
-calls() { distro_traces "$LOG" | grep -Ec ": $1( \[[a-z_]+\])? <-" || true; }
-calls_at() { section "trace@$2" | grep -Ec ": $1( \[[a-z_]+\])? <-" || true; }
-stat() { section "stats@$1" | awk -v k="$2" '$1 == k { print $2 }'; }
-
-# expect WHAT ACTUAL WANTED
-expect() {
-	if [ "$2" = "$3" ]; then
-		printf '  ok      %s: %s\n' "$1" "$2"
-	else
-		printf '  FAILED  %s: got "%s", want "%s"\n' "$1" "$2" "$3"
-		failures=$((failures + 1))
-	fi
-}
+# expect, section, fact, field, events, calls...: distro.sh's assertion
+# helpers, on $LOG, counting into $failures.
 
 # The sample's four callbacks as the manager's debugfs prints them (%ps).
 SAMPLE_FNS="add_producer=sample_add_producer [irqbypass_sample_consumer] \
