@@ -262,7 +262,8 @@ static unsigned int irqbypass_wanted_bits(long nr)
 /*
  * Called after every change in the number of registered objects: grow once
  * there are more than two objects per bucket, shrink once there are fewer
- * than one per eight buckets.  The work item does the rest.
+ * than one per eight buckets.  The work item, unbound because moving a large
+ * table takes a while, does the rest.
  */
 static void irqbypass_account(atomic_long_t *registered, long delta)
 {
@@ -275,7 +276,7 @@ static void irqbypass_account(atomic_long_t *registered, long delta)
 	    (nr < (1L << bits) / 8 && bits > IRQBYPASS_LOCK_BITS)) {
 		if (!READ_ONCE(resize_backoff) ||
 		    time_after_eq(jiffies, READ_ONCE(resize_retry)))
-			schedule_work(&resize_work);
+			queue_work(system_unbound_wq, &resize_work);
 	}
 }
 
