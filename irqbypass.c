@@ -50,6 +50,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/percpu_counter.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -80,9 +81,22 @@ struct irqbypass_table {
 	struct irqbypass_bucket *buckets;
 };
 
+/* Counters of one stripe, protected by its lock: no atomics on the hot path. */
+struct irqbypass_counters {
+	unsigned long producers;	/* registered now */
+	unsigned long consumers;	/* registered now */
+	unsigned long producer_registrations;
+	unsigned long consumer_registrations;
+	unsigned long busy;		/* rejected with -EBUSY */
+	unsigned long connects;
+	unsigned long connect_failures;
+	unsigned long disconnects;
+};
+
 struct irqbypass_stripe {
 	struct mutex lock;		/* covers every bucket of this stripe */
 	struct irqbypass_table *table;	/* protected by @lock */
+	struct irqbypass_counters count;	/* protected by @lock */
 } ____cacheline_aligned_in_smp;
 
 static struct irqbypass_stripe stripes[IRQBYPASS_NR_LOCKS];
@@ -104,17 +118,16 @@ static unsigned long resize_retry;
 static void irqbypass_resize_work(struct work_struct *work);
 static DECLARE_WORK(resize_work, irqbypass_resize_work);
 
+/*
+ * Objects registered, per CPU: the resize trigger reads it on every
+ * registration, so it must not be one contended cache line.
+ */
+static struct percpu_counter registered;
+
+/* Rare events, counted globally. */
 static struct {
-	atomic_long_t producers;	/* registered now */
-	atomic_long_t consumers;	/* registered now */
-	atomic_long_t producer_registrations;
-	atomic_long_t consumer_registrations;
 	atomic_long_t invalid;		/* rejected with -EINVAL */
-	atomic_long_t busy;		/* rejected with -EBUSY */
-	atomic_long_t connects;
-	atomic_long_t connect_failures;
 	atomic_long_t connect_errno[IRQBYPASS_NR_ERRNO];
-	atomic_long_t disconnects;
 	atomic_long_t resizes;
 	atomic_long_t resize_failures;
 } stats;
@@ -176,13 +189,13 @@ irqbypass_find_consumer(struct irqbypass_stripe *s, struct irqbypass_bucket *b,
 	return NULL;
 }
 
-static void irqbypass_count_connect(int ret)
+static void irqbypass_count_connect(struct irqbypass_stripe *s, int ret)
 {
 	if (!ret) {
-		atomic_long_inc(&stats.connects);
+		s->count.connects++;
 		return;
 	}
-	atomic_long_inc(&stats.connect_failures);
+	s->count.connect_failures++;
 	atomic_long_inc(&stats.connect_errno[min(-ret, IRQBYPASS_NR_ERRNO - 1)]);
 }
 
@@ -217,7 +230,7 @@ static int irqbypass_connect(struct irqbypass_stripe *s,
 	if (WARN_ON_ONCE(ret > 0))
 		ret = -EIO;
 
-	irqbypass_count_connect(ret);
+	irqbypass_count_connect(s, ret);
 	trace_irqbypass_connect(prod, cons, ret);
 	return ret;
 }
@@ -243,7 +256,7 @@ static void irqbypass_disconnect(struct irqbypass_stripe *s,
 	if (prod->start)
 		prod->start(prod);
 
-	atomic_long_inc(&stats.disconnects);
+	s->count.disconnects++;
 	trace_irqbypass_disconnect(prod, cons);
 }
 
@@ -265,13 +278,13 @@ static unsigned int irqbypass_wanted_bits(long nr)
  * than one per eight buckets.  The work item, unbound because moving a large
  * table takes a while, does the rest.
  */
-static void irqbypass_account(atomic_long_t *registered, long delta)
+static void irqbypass_account(long delta)
 {
-	long nr = atomic_long_add_return(delta, registered);
 	unsigned int bits = READ_ONCE(table_bits);
+	long nr;
 
-	nr += atomic_long_read(registered == &stats.producers ?
-			       &stats.consumers : &stats.producers);
+	percpu_counter_add(&registered, delta);
+	nr = percpu_counter_read(&registered);
 	if ((nr > (2L << bits) && bits < IRQBYPASS_MAX_BITS) ||
 	    (nr < (1L << bits) / 8 && bits > IRQBYPASS_LOCK_BITS)) {
 		if (!READ_ONCE(resize_backoff) ||
@@ -282,8 +295,7 @@ static void irqbypass_account(atomic_long_t *registered, long delta)
 
 static long irqbypass_registered(void)
 {
-	return atomic_long_read(&stats.producers) +
-	       atomic_long_read(&stats.consumers);
+	return percpu_counter_sum(&registered);
 }
 
 static struct irqbypass_table *irqbypass_alloc_table(unsigned int bits)
@@ -432,7 +444,7 @@ int irq_bypass_register_producer(struct irq_bypass_producer *producer)
 	s = irqbypass_lock(producer->token, &b);
 
 	if (irqbypass_find_producer(s, b, producer->token)) {
-		atomic_long_inc(&stats.busy);
+		s->count.busy++;
 		ret = -EBUSY;
 		goto out_unlock;
 	}
@@ -445,10 +457,11 @@ int irq_bypass_register_producer(struct irq_bypass_producer *producer)
 	}
 
 	list_add(&producer->node, &b->producers);
+	s->count.producers++;
+	s->count.producer_registrations++;
 	mutex_unlock(&s->lock);
 
-	atomic_long_inc(&stats.producer_registrations);
-	irqbypass_account(&stats.producers, 1);
+	irqbypass_account(1);
 	trace_irqbypass_register_producer(producer, 0);
 	return 0;
 
@@ -498,9 +511,10 @@ void irq_bypass_unregister_producer(struct irq_bypass_producer *producer)
 		irqbypass_disconnect(s, producer, consumer);
 
 	list_del(&producer->node);
+	s->count.producers--;
 	mutex_unlock(&s->lock);
 
-	irqbypass_account(&stats.producers, -1);
+	irqbypass_account(-1);
 	trace_irqbypass_unregister_producer(producer, 0);
 	module_put(THIS_MODULE);
 }
@@ -545,7 +559,7 @@ int irq_bypass_register_consumer(struct irq_bypass_consumer *consumer)
 	s = irqbypass_lock(consumer->token, &b);
 
 	if (irqbypass_find_consumer(s, b, consumer->token)) {
-		atomic_long_inc(&stats.busy);
+		s->count.busy++;
 		ret = -EBUSY;
 		goto out_unlock;
 	}
@@ -558,10 +572,11 @@ int irq_bypass_register_consumer(struct irq_bypass_consumer *consumer)
 	}
 
 	list_add(&consumer->node, &b->consumers);
+	s->count.consumers++;
+	s->count.consumer_registrations++;
 	mutex_unlock(&s->lock);
 
-	atomic_long_inc(&stats.consumer_registrations);
-	irqbypass_account(&stats.consumers, 1);
+	irqbypass_account(1);
 	trace_irqbypass_register_consumer(consumer, 0);
 	return 0;
 
@@ -609,9 +624,10 @@ void irq_bypass_unregister_consumer(struct irq_bypass_consumer *consumer)
 		irqbypass_disconnect(s, producer, consumer);
 
 	list_del(&consumer->node);
+	s->count.consumers--;
 	mutex_unlock(&s->lock);
 
-	irqbypass_account(&stats.consumers, -1);
+	irqbypass_account(-1);
 	trace_irqbypass_unregister_consumer(consumer, 0);
 	module_put(THIS_MODULE);
 }
@@ -754,24 +770,40 @@ DEFINE_SHOW_ATTRIBUTE(consumers);
 
 static int stats_show(struct seq_file *m, void *v)
 {
-	int i;
+	struct irqbypass_counters sum = { };
+	unsigned int i;
 
-#define SHOW(name) \
-	seq_printf(m, "%-24s %ld\n", #name, atomic_long_read(&stats.name))
-	SHOW(producers);
-	SHOW(consumers);
-	SHOW(producer_registrations);
-	SHOW(consumer_registrations);
-	SHOW(invalid);
-	SHOW(busy);
-	SHOW(connects);
-	SHOW(connect_failures);
-	SHOW(disconnects);
-	SHOW(resizes);
-	SHOW(resize_failures);
+	for (i = 0; i < IRQBYPASS_NR_LOCKS; i++) {
+		struct irqbypass_stripe *s = &stripes[i];
+
+		mutex_lock(&s->lock);
+		sum.producers += s->count.producers;
+		sum.consumers += s->count.consumers;
+		sum.producer_registrations += s->count.producer_registrations;
+		sum.consumer_registrations += s->count.consumer_registrations;
+		sum.busy += s->count.busy;
+		sum.connects += s->count.connects;
+		sum.connect_failures += s->count.connect_failures;
+		sum.disconnects += s->count.disconnects;
+		mutex_unlock(&s->lock);
+	}
+
+#define SHOW(name, val) seq_printf(m, "%-24s %lu\n", name, val)
+	SHOW("producers", sum.producers);
+	SHOW("consumers", sum.consumers);
+	SHOW("producer_registrations", sum.producer_registrations);
+	SHOW("consumer_registrations", sum.consumer_registrations);
+	SHOW("invalid", (unsigned long)atomic_long_read(&stats.invalid));
+	SHOW("busy", sum.busy);
+	SHOW("connects", sum.connects);
+	SHOW("connect_failures", sum.connect_failures);
+	SHOW("disconnects", sum.disconnects);
+	SHOW("resizes", (unsigned long)atomic_long_read(&stats.resizes));
+	SHOW("resize_failures",
+	     (unsigned long)atomic_long_read(&stats.resize_failures));
+	SHOW("buckets", 1UL << READ_ONCE(table_bits));
+	SHOW("locks", IRQBYPASS_NR_LOCKS);
 #undef SHOW
-	seq_printf(m, "%-24s %lu\n", "buckets", 1UL << READ_ONCE(table_bits));
-	seq_printf(m, "%-24s %lu\n", "locks", IRQBYPASS_NR_LOCKS);
 	for (i = 1; i < IRQBYPASS_NR_ERRNO; i++) {
 		long n = atomic_long_read(&stats.connect_errno[i]);
 
@@ -781,7 +813,7 @@ static int stats_show(struct seq_file *m, void *v)
 			seq_printf(m, "connect_failures[other]  %ld\n", n);
 		else
 			seq_printf(m, "connect_failures[%pe] %ld\n",
-				   ERR_PTR(-i), n);
+				   ERR_PTR(-(int)i), n);
 	}
 	return 0;
 }
@@ -810,7 +842,11 @@ static void irqbypass_debugfs_exit(void) { }
 static int __init irqbypass_init(void)
 {
 	unsigned int i;
+	int ret;
 
+	ret = percpu_counter_init(&registered, 0, GFP_KERNEL);
+	if (ret)
+		return ret;
 	for (i = 0; i < IRQBYPASS_NR_LOCKS; i++) {
 		mutex_init(&stripes[i].lock);
 		stripes[i].table = &boot_table;
@@ -830,6 +866,7 @@ static void __exit irqbypass_exit(void)
 	cancel_work_sync(&resize_work);
 	WARN_ON_ONCE(irqbypass_registered());
 	irqbypass_free_table(cur_table);
+	percpu_counter_destroy(&registered);
 	for (i = 0; i < IRQBYPASS_NR_LOCKS; i++)
 		mutex_destroy(&stripes[i].lock);
 }
