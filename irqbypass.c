@@ -150,7 +150,8 @@ static struct irqbypass_bucket *irqbypass_bucket(struct irqbypass_table *t,
 
 /*
  * Lock the stripe that covers @token and return it, with the bucket for
- * @token in *@bucket.
+ * @token in *@bucket.  mutex_lock() is also where a call from atomic context
+ * is caught (might_sleep()), so the API functions need no check of their own.
  */
 static struct irqbypass_stripe *irqbypass_lock(const void *token,
 					       struct irqbypass_bucket **bucket)
@@ -431,8 +432,6 @@ int irq_bypass_register_producer(struct irq_bypass_producer *producer)
 	struct irqbypass_bucket *b;
 	int ret;
 
-	might_sleep();
-
 	if (!producer || !producer->token) {
 		atomic_long_inc(&stats.invalid);
 		return -EINVAL;
@@ -493,8 +492,6 @@ void irq_bypass_unregister_producer(struct irq_bypass_producer *producer)
 	struct irqbypass_stripe *s;
 	struct irqbypass_bucket *b;
 
-	might_sleep();
-
 	if (!producer || !producer->token)
 		return;
 
@@ -544,8 +541,6 @@ int irq_bypass_register_consumer(struct irq_bypass_consumer *consumer)
 	struct irqbypass_stripe *s;
 	struct irqbypass_bucket *b;
 	int ret;
-
-	might_sleep();
 
 	if (!consumer || !consumer->token || !consumer->add_producer ||
 	    !consumer->del_producer) {
@@ -605,8 +600,6 @@ void irq_bypass_unregister_consumer(struct irq_bypass_consumer *consumer)
 	struct irq_bypass_producer *producer;
 	struct irqbypass_stripe *s;
 	struct irqbypass_bucket *b;
-
-	might_sleep();
 
 	if (!consumer || !consumer->token)
 		return;
