@@ -50,7 +50,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
-#include <linux/percpu_counter.h>
+#include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -119,10 +119,16 @@ static void irqbypass_resize_work(struct work_struct *work);
 static DECLARE_WORK(resize_work, irqbypass_resize_work);
 
 /*
- * Objects registered, per CPU: the resize trigger reads it on every
- * registration, so it must not be one contended cache line.
+ * Objects registered: @registered plus every CPU's @registered_delta.  A CPU
+ * folds its delta into @registered once it reaches IRQBYPASS_ACCOUNT_BATCH,
+ * so the resize trigger, which runs on every (un)registration, writes the
+ * shared cache line only once every that many, and reads a count that lags
+ * the truth by less than that many per CPU.  Inline, and nothing to
+ * allocate.
  */
-static struct percpu_counter registered;
+#define IRQBYPASS_ACCOUNT_BATCH	32
+static DEFINE_PER_CPU(long, registered_delta);
+static atomic_long_t registered;
 
 /* Rare events, counted globally. */
 static struct {
@@ -281,11 +287,16 @@ static unsigned int irqbypass_wanted_bits(long nr)
  */
 static void irqbypass_account(long delta)
 {
-	unsigned int bits = READ_ONCE(table_bits);
+	long d = this_cpu_add_return(registered_delta, delta);
+	unsigned int bits;
 	long nr;
 
-	percpu_counter_add(&registered, delta);
-	nr = percpu_counter_read(&registered);
+	if (d > -IRQBYPASS_ACCOUNT_BATCH && d < IRQBYPASS_ACCOUNT_BATCH)
+		return;
+	/* Had we moved CPU meanwhile, the sum would still be right. */
+	this_cpu_sub(registered_delta, d);
+	nr = atomic_long_add_return(d, &registered);
+	bits = READ_ONCE(table_bits);
 	if ((nr > (2L << bits) && bits < IRQBYPASS_MAX_BITS) ||
 	    (nr < (1L << bits) / 8 && bits > IRQBYPASS_LOCK_BITS)) {
 		if (!READ_ONCE(resize_backoff) ||
@@ -296,7 +307,12 @@ static void irqbypass_account(long delta)
 
 static long irqbypass_registered(void)
 {
-	return percpu_counter_sum(&registered);
+	long nr = atomic_long_read(&registered);
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		nr += READ_ONCE(per_cpu(registered_delta, cpu));
+	return nr;
 }
 
 static struct irqbypass_table *irqbypass_alloc_table(unsigned int bits)
@@ -835,11 +851,7 @@ static void irqbypass_debugfs_exit(void) { }
 static int __init irqbypass_init(void)
 {
 	unsigned int i;
-	int ret;
 
-	ret = percpu_counter_init(&registered, 0, GFP_KERNEL);
-	if (ret)
-		return ret;
 	for (i = 0; i < IRQBYPASS_NR_LOCKS; i++) {
 		mutex_init(&stripes[i].lock);
 		stripes[i].table = &boot_table;
@@ -859,7 +871,6 @@ static void __exit irqbypass_exit(void)
 	cancel_work_sync(&resize_work);
 	WARN_ON_ONCE(irqbypass_registered());
 	irqbypass_free_table(cur_table);
-	percpu_counter_destroy(&registered);
 	for (i = 0; i < IRQBYPASS_NR_LOCKS; i++)
 		mutex_destroy(&stripes[i].lock);
 }
