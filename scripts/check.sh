@@ -34,9 +34,11 @@ step "KUnit, plain config with the in-tree callers" kunit.sh plain \
 	.kunitconfig callers.kunitconfig
 step "static checks" static.sh
 step "KUnit, debug config" kunit.sh debug .kunitconfig debug.kunitconfig
-if [ -e "$REPO/scripts/realclient.sh" ]; then
-	step "real clients on Debian kernels" realclient.sh
-fi
+ARCH=arm64 step "KUnit, arm64" kunit.sh arm64 .kunitconfig arm64.kunitconfig
+step "real clients on Debian kernels" realclient.sh
+step "sample producer and consumer" samples.sh
+step "documentation" docs.sh
+step "benchmark smoke run" bench.sh --smoke
 
 passed=$(grep -c '^PASS' "$RESULTS" || true)
 failed=$(grep -c '^FAIL' "$RESULTS" || true)

@@ -1,0 +1,129 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The guest side of scripts/bench.sh, run by tools/init (ib_scenario=run)
+# after it has loaded kvm-amd and, beneath it, one irqbypass.ko, the
+# stock one or ours.  Every result is a console line "@@bench ...".
+#
+# Settings, from the kernel command line:
+#   bench_vms, bench_per_vm, bench_parts   irqfd_bench's -v, -n and -p
+#   bench_threads    the thread counts of the contention benchmark
+#   bench_ms         how long each contention run lasts, in milliseconds
+#   bench_sleeps     how long its callbacks sleep, in microseconds (a list)
+#   bench_sizes      the populations of the microbenchmark, in pairs
+#   bench_max        the largest of them
+#   bench_batches, bench_batch_ms   the bench module's batches, batch_ms
+#   bench_skip       parts to leave out, a list of irqfd, contend, micro
+
+D=/sys/kernel/debug/irqbypass_bench
+S=/sys/kernel/debug/irqbypass/stats
+
+say() {
+	echo "@@bench $*"
+}
+
+# Ours has trace events and tools/init enables them; the stock module has
+# none, so they would only tax ours.
+if [ -e /sys/kernel/tracing/events/irqbypass/enable ]; then
+	echo 0 >/sys/kernel/tracing/events/irqbypass/enable
+fi
+
+# settle: with ours, wait until no resize of its table is due or running,
+# so that a measurement never races with one.  Same rule as
+# irqbypass_account(): grow above 2 objects a bucket, shrink below 1/8.
+settle() {
+	[ -r $S ] || return 0
+	last=
+	i=0
+	while [ $i -lt 900 ]; do
+		cur=$(awk '$1 == "producers" { p = $2 }
+			$1 == "consumers" { c = $2 }
+			$1 == "resizes" { r = $2 }
+			$1 == "buckets" { b = $2 }
+			END {
+				n = p + c
+				if ((n > 2 * b && b < 16777216) || (n < b / 8 && b > 256))
+					print "due"
+				else
+					print r "/" b
+			}' $S)
+		if [ "$cur" != due ] && [ "$cur" = "$last" ]; then
+			return 0
+		fi
+		last=$cur
+		sleep 0.2
+		i=$((i + 1))
+	done
+	say "error the table did not settle: $cur"
+}
+
+# run CMD...: one command of the bench module, and its result.
+run() {
+	if echo "$*" >$D/ctl; then
+		say "$(cat $D/result)"
+	else
+		say "$(cat $D/result) failed"
+	fi
+}
+
+stats() {
+	[ -r $S ] || return 0
+	say "stats@$1 $(awk '{ printf "%s=%s ", $1, $2 }' $S)"
+}
+
+say "start cpus=$(grep -c ^processor /proc/cpuinfo) mem_kb=$(awk '/MemTotal/ { print $2 }' /proc/meminfo) clocksource=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+
+skip() {
+	case ",${bench_skip:-}," in
+	*,"$1",*) return 0 ;;
+	esac
+	return 1
+}
+
+# 3. The real client: KVM irqfds.
+if skip irqfd; then
+	:
+elif [ -e /dev/kvm ]; then
+	/bench/irqfd_bench -v "${bench_vms:-100}" -n "${bench_per_vm:-200}" \
+		-p "${bench_parts:-10}" >/tmp/irqfd.out 2>&1
+	rc=$?
+	while read -r line; do
+		say "$line"
+	done </tmp/irqfd.out
+	[ $rc -eq 0 ] || say "error irqfd_bench exited $rc"
+	stats irqfd
+else
+	say "error no /dev/kvm"
+fi
+settle
+
+if ! insmod /bench/irqbypass_bench.ko max_pairs="${bench_max:-100000}" \
+	batches="${bench_batches:-7}" batch_ms="${bench_batch_ms:-20}"; then
+	say "error insmod irqbypass_bench.ko"
+	exit 1
+fi
+
+# 2. Contention, at an empty registry.
+skip contend && bench_sleeps=none
+for us in $(echo "${bench_sleeps:-50}" | tr , ' '); do
+	[ "$us" = none ] && break
+	for t in $(echo "${bench_threads:-1,2,4}" | tr , ' '); do
+		run contend "$t" "${bench_ms:-2000}" "$us"
+	done
+done
+settle
+
+# 1. The microbenchmark, growing the population.
+skip micro && bench_sizes=none
+for n in $(echo "${bench_sizes:-1,16,100,1000,10000,100000}" | tr , ' '); do
+	[ "$n" = none ] && break
+	run fill "$n"
+	settle
+	stats "fill-$n"
+	run measure
+done
+run clear
+rmmod irqbypass_bench || say "error rmmod irqbypass_bench"
+settle
+stats end
+say "done"
