@@ -8,6 +8,9 @@
 #   make check          every test and check
 #   make bench          benchmarks against the stock module
 #   make docs           render Documentation/ to HTML
+#   make fresh-machine [STEPS="demo check ..."]
+#                       run make STEPS in a clean clone on a minimal
+#                       Debian 12 root (default: demo)
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
@@ -28,4 +31,7 @@ bench:
 docs:
 	@bash scripts/docs.sh
 
-.PHONY: all modules modules_install clean check demo bench docs
+fresh-machine:
+	@bash scripts/fresh-machine.sh $(STEPS)
+
+.PHONY: all modules modules_install clean check demo bench docs fresh-machine

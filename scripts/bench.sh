@@ -65,10 +65,11 @@ smoke_sizes=1,16,100
 # BENCH_KO, IRQFD_BENCH.
 bench_build() {
 	local dir=$BENCH/build ours theirs
+	need procps	# pgrep, for the watchdog of hung boots
 	distro_fetch 6.1
 
 	# Ours, in a directory of our own so as not to race other scripts.
-	distro_sync_sources "$dir/irqbypass"
+	sync_sources "$dir/irqbypass" "${MODULE_SOURCES[@]}"
 	log "building irqbypass.ko against $DISTRO_KVER"
 	make -s -C "$DISTRO_KDIR" M="$dir/irqbypass" modules >&2
 	OURS_KO=$dir/irqbypass/irqbypass.ko

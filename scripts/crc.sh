@@ -11,7 +11,7 @@
 crc() {
 	local kdir dir=$CACHE/build/crc-6.1 sym want got bad=0
 	kdir=$(debian_headers linux-headers-amd64)
-	stage_src "$dir"
+	sync_sources "$dir"
 	make -C "$kdir" M="$dir" modules
 	for sym in irq_bypass_register_producer irq_bypass_unregister_producer \
 		   irq_bypass_register_consumer irq_bypass_unregister_consumer; do

@@ -183,29 +183,6 @@ distro_fetch() {
 	export DISTRO_ROOT DISTRO_VMLINUZ DISTRO_MODDIR DISTRO_KDIR
 }
 
-# Copy the module's sources into DEST, touching only files that changed so
-# that kbuild rebuilds only what it must.
-distro_sync_sources() {
-	local dest=$1 f
-	mkdir -p "$dest"
-	(
-		cd "$REPO"
-		for f in Kbuild ./*.c ./*.h include tests; do
-			[ -e "$f" ] && echo "$f"
-		done
-	) | (cd "$REPO" && xargs -r -d '\n' find) |
-	while read -r f; do
-		[ -f "$REPO/$f" ] || continue
-		case ${f##*/} in
-		Kbuild | *.[ch]) ;;
-		*) continue ;;
-		esac
-		f=${f#./}
-		mkdir -p "$dest/$(dirname "$f")"
-		cmp -s "$REPO/$f" "$dest/$f" || cp "$REPO/$f" "$dest/$f"
-	done
-}
-
 # The modversions CRCs of the four exports, as "CRC NAME" lines.
 distro_crcs() {
 	awk '$2 ~ /^irq_bypass_(un)?register_(producer|consumer)$/ {
@@ -215,7 +192,7 @@ distro_crcs() {
 distro_build_module() {
 	local build=$DISTRO_ROOT/build ours theirs
 	distro_lock
-	distro_sync_sources "$build"
+	sync_sources "$build" "${MODULE_SOURCES[@]}"
 	log "building irqbypass.ko against $DISTRO_KVER"
 	make -s -C "$DISTRO_KDIR" M="$build" modules >&2
 	distro_unlock

@@ -76,7 +76,7 @@ export TREE
 
 prepare_tree() {
 	need linux-source-6.12 build-essential bc bison flex libelf-dev \
-		libssl-dev python3 rsync cpio kmod ccache
+		libssl-dev python3 cpio kmod ccache
 	if [ ! -e "$TREE/.unpacked" ]; then
 		local tarball
 		tarball=$(ls /usr/src/linux-source-6.12*.tar.xz | tail -n 1)
@@ -98,15 +98,42 @@ prepare_tree() {
 		"$TREE/include/linux/irqbypass.h"
 }
 
-# stage_src DIR: copy the sources (not the cache nor build products) to DIR,
-# so that out-of-tree builds against several kernels do not collide.
-stage_src() {
-	mkdir -p "$1"
-	rsync -a --delete --exclude=/.cache --exclude=/.git \
-		--exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
-		--exclude='*.mod*' --exclude=Module.symvers \
-		--exclude=modules.order "$REPO"/ "$1"/
+# Build products and places that are never sources: kbuild's output, the
+# cache, git's store and the rendered documentation.
+SYNC_SKIP=(-name .git -o -name .cache -o -path ./Documentation/output)
+SYNC_PRODUCTS=(-name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c'
+	       -o -name '.*.cmd' -o -name '.*.d' -o -name '*.a' -o -name '*.dwo'
+	       -o -name Module.symvers -o -name modules.order)
+
+# sync_sources DEST [PATH...]: copy the checkout's sources under PATH...
+# (relative to the checkout; all of it by default) to DEST, touching only
+# the files that differ, so that kbuild rebuilds only what it must, and
+# deleting the sources DEST has that the checkout no longer has.  Builds
+# against several kernels each get a DEST of their own and never collide.
+# Only find, cmp and cp: nothing to install.
+sync_sources() {
+	local dest=$1 f
+	local -A have=()
+	shift
+	[ $# -gt 0 ] || set -- .
+	mkdir -p "$dest"
+	while IFS= read -r -d '' f; do
+		f=${f#./}
+		have[$f]=1
+		[[ $f != */* ]] || mkdir -p "$dest/${f%/*}"
+		cmp -s "$REPO/$f" "$dest/$f" || cp "$REPO/$f" "$dest/$f"
+	done < <(cd "$REPO" && find "$@" \( "${SYNC_SKIP[@]}" \) -prune -o \
+		 -type f ! \( "${SYNC_PRODUCTS[@]}" \) -print0)
+	while IFS= read -r -d '' f; do
+		f=${f#./}
+		[ -n "${have[$f]:-}" ] || rm -f "$dest/$f"
+	done < <(cd "$dest" && find "$@" -type f ! \( "${SYNC_PRODUCTS[@]}" \) \
+		 -print0 2>/dev/null)
 }
+
+# The module's own sources, for a build of irqbypass.ko alone.
+MODULE_SOURCES=(Kbuild irqbypass.c irqbypass_internal.h irqbypass_trace.h
+		include tests)
 
 # The Debian kernel headers that a meta-package (linux-headers-amd64,
 # linux-headers-rt-amd64) currently stands for, installed; prints KDIR.

@@ -245,7 +245,7 @@ dkms_build() {
 	trap "dkms remove irqbypass/$ver --all --dkmstree '$tmp/tree' \
 		--sourcetree '$tmp/src' >/dev/null 2>&1 || true; rm -rf '$tmp'" EXIT
 	src=$tmp/src/irqbypass-$ver
-	distro_sync_sources "$src"
+	sync_sources "$src" "${MODULE_SOURCES[@]}"
 	cp "$REPO/dkms.conf" "$src/"
 	mkdir -p "$tmp/tree" "$tmp/install"
 	local -a opts=(--dkmstree "$tmp/tree" --sourcetree "$tmp/src"

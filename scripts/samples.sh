@@ -31,7 +31,7 @@
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-need sparse gcc libc6-dev make rsync
+need sparse gcc libc6-dev make
 
 PATTERNS=("$@")
 
@@ -51,10 +51,7 @@ want() {
 build_samples() {
 	local kdir=$1 dir=$2 out
 	mkdir -p "$dir"
-	rsync -a --delete "$REPO/include/" "$dir/include/"
-	rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
-		--exclude='*.mod*' --exclude=Module.symvers \
-		--exclude=modules.order "$REPO/samples/" "$dir/samples/"
+	sync_sources "$dir" include samples
 	out=$(make -C "$kdir" M="$dir/samples" W=1 C=2 modules 2>&1) || {
 		echo "$out"
 		return 1

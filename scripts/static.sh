@@ -46,7 +46,7 @@ inkernel() {
 outoftree() {
 	local kdir dir=$CACHE/build/static-6.1 out
 	kdir=$(debian_headers linux-headers-amd64)
-	stage_src "$dir"
+	sync_sources "$dir"
 	out=$(make -C "$kdir" M="$dir" C=2 W=1 2>&1)
 	echo "$out"
 	! grep -E 'warning:|error:' <<<"$out"
