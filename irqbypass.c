@@ -97,6 +97,11 @@ struct irqbypass_stripe {
 	struct mutex lock;		/* covers every bucket of this stripe */
 	struct irqbypass_table *table;	/* protected by @lock */
 	struct irqbypass_counters count;	/* protected by @lock */
+	/*
+	 * The task running bypass callbacks under @lock, or NULL: set and
+	 * cleared under @lock, read locklessly to refuse re-entry.
+	 */
+	struct task_struct *cb_task;
 } ____cacheline_aligned_in_smp;
 
 static struct irqbypass_stripe stripes[IRQBYPASS_NR_LOCKS];
@@ -158,13 +163,24 @@ static struct irqbypass_bucket *irqbypass_bucket(struct irqbypass_table *t,
  * Lock the stripe that covers @token and return it, with the bucket for
  * @token in *@bucket.  mutex_lock() is also where a call from atomic context
  * is caught (might_sleep()), so the API functions need no check of their own.
+ *
+ * Returns NULL, with one warning naming @caller, when the current task is
+ * running bypass callbacks under this very lock: a callback called back into
+ * the manager, and taking the lock again would deadlock.  This costs one read
+ * of the stripe's cache line, which is about to be locked anyway.
  */
 static struct irqbypass_stripe *irqbypass_lock(const void *token,
-					       struct irqbypass_bucket **bucket)
+					       struct irqbypass_bucket **bucket,
+					       unsigned long caller)
 {
 	u32 hash = irqbypass_hash(token);
 	struct irqbypass_stripe *s = irqbypass_stripe(hash);
 
+	if (unlikely(READ_ONCE(s->cb_task) == current)) {
+		WARN_ONCE(1, "irqbypass: called from a bypass callback by %pS (%s/%d): refused, it would deadlock\n",
+			  (void *)caller, current->comm, current->pid);
+		return NULL;
+	}
 	mutex_lock(&s->lock);
 	*bucket = irqbypass_bucket(s->table, hash);
 	return s;
@@ -213,6 +229,7 @@ static int irqbypass_connect(struct irqbypass_stripe *s,
 	int ret = 0;
 
 	lockdep_assert_held(&s->lock);
+	WRITE_ONCE(s->cb_task, current);
 
 	if (prod->stop)
 		prod->stop(prod);
@@ -232,6 +249,7 @@ static int irqbypass_connect(struct irqbypass_stripe *s,
 		cons->start(cons);
 	if (prod->start)
 		prod->start(prod);
+	WRITE_ONCE(s->cb_task, NULL);
 
 	/* A positive return would be taken for success by our callers. */
 	if (WARN_ON_ONCE(ret > 0))
@@ -247,6 +265,7 @@ static void irqbypass_disconnect(struct irqbypass_stripe *s,
 				 struct irq_bypass_consumer *cons)
 {
 	lockdep_assert_held(&s->lock);
+	WRITE_ONCE(s->cb_task, current);
 
 	if (prod->stop)
 		prod->stop(prod);
@@ -262,6 +281,7 @@ static void irqbypass_disconnect(struct irqbypass_stripe *s,
 		cons->start(cons);
 	if (prod->start)
 		prod->start(prod);
+	WRITE_ONCE(s->cb_task, NULL);
 
 	s->count.disconnects++;
 	trace_irqbypass_disconnect(prod, cons);
@@ -434,10 +454,12 @@ static void irqbypass_resize_work(struct work_struct *work)
  * started again.  Never allocates memory.
  *
  * Context: process context; may sleep.  Must not be called from a bypass
- * callback.
+ * callback; if a callback does so on the lock it runs under, the call is
+ * refused with -EDEADLK and one warning.
  * Return: 0 on success; -EINVAL if @producer or its token is NULL; -EBUSY if
  * a producer with this token, or @producer itself, is already registered;
- * -ENODEV if the manager is being unloaded; or the error with which a
+ * -ENODEV if the manager is being unloaded; -EDEADLK if called from a
+ * callback under the lock for this token; or the error with which a
  * connect callback failed.  On any error nothing is registered, and the
  * consumer, if any, stays registered and unconnected.
  */
@@ -456,7 +478,11 @@ int irq_bypass_register_producer(struct irq_bypass_producer *producer)
 	if (!try_module_get(THIS_MODULE))
 		return -ENODEV;
 
-	s = irqbypass_lock(producer->token, &b);
+	s = irqbypass_lock(producer->token, &b, _RET_IP_);
+	if (!s) {
+		ret = -EDEADLK;
+		goto out_put;
+	}
 
 	if (irqbypass_find_producer(s, b, producer->token)) {
 		s->count.busy++;
@@ -482,6 +508,7 @@ int irq_bypass_register_producer(struct irq_bypass_producer *producer)
 
 out_unlock:
 	mutex_unlock(&s->lock);
+out_put:
 	module_put(THIS_MODULE);
 	trace_irqbypass_register_producer(producer, ret);
 	return ret;
@@ -499,7 +526,8 @@ EXPORT_SYMBOL_GPL(irq_bypass_register_producer);
  * registration) nothing happens and no callback runs.
  *
  * Context: process context; may sleep.  Must not be called from a bypass
- * callback.
+ * callback; if a callback does so on the lock it runs under, nothing happens
+ * but one warning.
  */
 void irq_bypass_unregister_producer(struct irq_bypass_producer *producer)
 {
@@ -511,7 +539,9 @@ void irq_bypass_unregister_producer(struct irq_bypass_producer *producer)
 	if (!producer || !producer->token)
 		return;
 
-	s = irqbypass_lock(producer->token, &b);
+	s = irqbypass_lock(producer->token, &b, _RET_IP_);
+	if (!s)
+		return;
 
 	prod = irqbypass_find_producer(s, b, producer->token);
 	if (prod != producer) {
@@ -543,11 +573,13 @@ EXPORT_SYMBOL_GPL(irq_bypass_unregister_producer);
  * Never allocates memory.
  *
  * Context: process context; may sleep.  Must not be called from a bypass
- * callback.
+ * callback; if a callback does so on the lock it runs under, the call is
+ * refused with -EDEADLK and one warning.
  * Return: 0 on success; -EINVAL if @consumer, its token, or one of its
  * required callbacks is NULL; -EBUSY if a consumer with this token, or
  * @consumer itself, is already registered; -ENODEV if the manager is being
- * unloaded; or the error with which a connect callback failed.  On any
+ * unloaded; -EDEADLK if called from a callback under the lock for this
+ * token; or the error with which a connect callback failed.  On any
  * error nothing is registered, and the producer, if any, stays registered
  * and unconnected.
  */
@@ -567,7 +599,11 @@ int irq_bypass_register_consumer(struct irq_bypass_consumer *consumer)
 	if (!try_module_get(THIS_MODULE))
 		return -ENODEV;
 
-	s = irqbypass_lock(consumer->token, &b);
+	s = irqbypass_lock(consumer->token, &b, _RET_IP_);
+	if (!s) {
+		ret = -EDEADLK;
+		goto out_put;
+	}
 
 	if (irqbypass_find_consumer(s, b, consumer->token)) {
 		s->count.busy++;
@@ -593,6 +629,7 @@ int irq_bypass_register_consumer(struct irq_bypass_consumer *consumer)
 
 out_unlock:
 	mutex_unlock(&s->lock);
+out_put:
 	module_put(THIS_MODULE);
 	trace_irqbypass_register_consumer(consumer, ret);
 	return ret;
@@ -608,7 +645,8 @@ EXPORT_SYMBOL_GPL(irq_bypass_register_consumer);
  * finds @consumer by identity and does nothing if it is not registered.
  *
  * Context: process context; may sleep.  Must not be called from a bypass
- * callback.
+ * callback; if a callback does so on the lock it runs under, nothing happens
+ * but one warning.
  */
 void irq_bypass_unregister_consumer(struct irq_bypass_consumer *consumer)
 {
@@ -620,7 +658,9 @@ void irq_bypass_unregister_consumer(struct irq_bypass_consumer *consumer)
 	if (!consumer || !consumer->token)
 		return;
 
-	s = irqbypass_lock(consumer->token, &b);
+	s = irqbypass_lock(consumer->token, &b, _RET_IP_);
+	if (!s)
+		return;
 
 	cons = irqbypass_find_consumer(s, b, consumer->token);
 	if (cons != consumer) {

@@ -33,6 +33,7 @@ step "modversions CRCs" crc.sh
 step "KUnit, plain config with the in-tree callers" kunit.sh plain \
 	.kunitconfig callers.kunitconfig
 step "static checks" static.sh
+step "userspace: fuzzer, TSan, mutants" userspace.sh
 step "KUnit, debug config" kunit.sh debug .kunitconfig debug.kunitconfig
 ARCH=arm64 step "KUnit, arm64" kunit.sh arm64 .kunitconfig arm64.kunitconfig
 step "real clients on Debian kernels" realclient.sh

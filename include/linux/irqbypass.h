@@ -35,7 +35,10 @@ struct irq_bypass_consumer;
  *
  * Callbacks run in process context, may sleep, and run with the manager's
  * lock for that token held.  A callback must therefore never call back into
- * the manager (register or unregister anything): that deadlocks.
+ * the manager (register or unregister anything).  A call from a callback
+ * that needs the lock the callback runs under, which would deadlock, is
+ * refused with one warning: registration returns -EDEADLK and
+ * unregistration does nothing.
  */
 
 /**

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The userspace harness of irqbypass.c: what the fuzzer, the unit checks and
+ * the concurrency test share.
+ */
+#ifndef IRQBYPASS_HARNESS_H
+#define IRQBYPASS_HARNESS_H
+
+#include <linux/irqbypass.h>
+#include "irqbypass_internal.h"
+
+/* Load the module once (its initcall) and fail loudly on any error. */
+void harness_init(void);
+/* Unload it: everything must have been unregistered. */
+void harness_exit(void);
+
+/* One counter of the debugfs stats file, -1 if absent. */
+long harness_stat(const char *name);
+/* Lines of debugfs file @name, and how many of them contain @what. */
+long harness_lines(const char *name, const char *what, long *matching);
+
+/* Run one fuzz input: a sequence of operations checked against the model. */
+void harness_run(const unsigned char *data, unsigned long size);
+/* Operations run so far, over every input. */
+extern unsigned long harness_ops;
+
+#define harness_fail(fmt, ...) do {					\
+	fprintf(stderr, "DIVERGENCE: " fmt "\n", ##__VA_ARGS__);	\
+	abort();							\
+} while (0)
+
+#endif /* IRQBYPASS_HARNESS_H */

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Deterministic checks that the fuzzer's model does not cover: the table
+ * grows and shrinks with the number of registrations, survives failed
+ * allocations and grows once memory is back, and a callback that calls back
+ * into the manager is refused instead of deadlocking.
+ */
+#include "shim/shim.h"
+#include "harness.h"
+
+#define NR	600
+
+static struct irq_bypass_producer prods[NR + 64];
+static struct irq_bypass_consumer conss[NR];
+static long connected, failures;
+
+#define EXPECT(cond) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "unit: %s:%d: %s: expected %s\n",	\
+			__FILE__, __LINE__, __func__, #cond);		\
+		failures++;						\
+	}								\
+} while (0)
+
+static int add_producer(struct irq_bypass_consumer *c,
+			struct irq_bypass_producer *p)
+{
+	connected++;
+	return 0;
+}
+
+static void del_producer(struct irq_bypass_consumer *c,
+			 struct irq_bypass_producer *p)
+{
+	connected--;
+}
+
+static void *token(int i)
+{
+	return (void *)(0x40000000UL + 64UL * i);
+}
+
+static void register_producers(int from, int to)
+{
+	int i;
+
+	for (i = from; i < to; i++) {
+		prods[i].token = token(i);
+		EXPECT(!irq_bypass_register_producer(&prods[i]));
+	}
+}
+
+static void unregister_producers(int from, int to)
+{
+	int i;
+
+	for (i = from; i < to; i++)
+		irq_bypass_unregister_producer(&prods[i]);
+}
+
+/* The table follows the number of registrations, and nothing is lost. */
+static void test_grow_shrink(void)
+{
+	long resizes = harness_stat("resizes");
+	int i;
+
+	register_producers(0, NR);
+	shim_run_work();
+	EXPECT(irqbypass_kunit_table_bits() > IRQBYPASS_LOCK_BITS);
+	EXPECT(harness_stat("resizes") > resizes);
+	for (i = 0; i < NR; i++) {
+		conss[i].token = token(i);
+		conss[i].add_producer = add_producer;
+		conss[i].del_producer = del_producer;
+		EXPECT(!irq_bypass_register_consumer(&conss[i]));
+	}
+	EXPECT(connected == NR);
+	/* Force a few more sizes with everything paired. */
+	EXPECT(!irqbypass_kunit_resize(IRQBYPASS_LOCK_BITS + 3));
+	EXPECT(!irqbypass_kunit_resize(IRQBYPASS_LOCK_BITS));
+	EXPECT(!irqbypass_kunit_resize(IRQBYPASS_LOCK_BITS + 2));
+	for (i = 0; i < NR; i++)
+		irq_bypass_unregister_consumer(&conss[i]);
+	EXPECT(connected == 0);
+	unregister_producers(0, NR);
+	shim_run_work();
+	EXPECT(irqbypass_kunit_table_bits() == IRQBYPASS_LOCK_BITS);
+	EXPECT(irqbypass_kunit_registered() == 0);
+}
+
+/*
+ * A failed allocation only keeps the table small: every registration
+ * succeeds, stats count the failure, and the table grows after the back-off
+ * once memory is back.
+ */
+static void test_alloc_failure(void)
+{
+	long failed = harness_stat("resize_failures");
+
+	WRITE_ONCE(shim_fail_skip, 1);	/* the bucket array, not the header */
+	WRITE_ONCE(shim_fail_allocs, 1);
+	register_producers(0, NR);
+	shim_run_work();
+	EXPECT(irqbypass_kunit_table_bits() == IRQBYPASS_LOCK_BITS);
+	EXPECT(harness_stat("resize_failures") == failed + 1);
+	EXPECT(harness_stat("producers") == NR);
+	EXPECT(irqbypass_kunit_registered() == NR);
+
+	/* Within the back-off, no retry. */
+	register_producers(NR, NR + 32);
+	shim_run_work();
+	EXPECT(irqbypass_kunit_table_bits() == IRQBYPASS_LOCK_BITS);
+
+	/* After it, the next batch of registrations grows the table. */
+	jiffies += HZ;
+	register_producers(NR + 32, NR + 64);
+	shim_run_work();
+	EXPECT(irqbypass_kunit_table_bits() > IRQBYPASS_LOCK_BITS);
+	EXPECT(harness_stat("resize_failures") == failed + 1);
+
+	unregister_producers(0, NR + 64);
+	shim_run_work();
+	EXPECT(irqbypass_kunit_registered() == 0);
+}
+
+/* ---- re-entry from a callback ---- */
+
+static struct irq_bypass_producer re_prod, re_other;
+static struct irq_bypass_consumer re_cons;
+static int re_ret = 1;
+
+/* Register a producer under the same lock from inside add_producer. */
+static int reenter_add(struct irq_bypass_consumer *c,
+		       struct irq_bypass_producer *p)
+{
+	re_ret = irq_bypass_register_producer(&re_other);
+	/* And unregister ourselves: must be a no-op. */
+	irq_bypass_unregister_consumer(c);
+	irq_bypass_unregister_producer(p);
+	return 0;
+}
+
+static void reenter_del(struct irq_bypass_consumer *c,
+			struct irq_bypass_producer *p)
+{
+	re_ret = irq_bypass_register_consumer(c);
+}
+
+static void test_reentry(void)
+{
+	long warnings = shim_warnings;
+	uintptr_t v = 0x50000000;
+	unsigned long stripe;
+
+	/* Two tokens under one lock. */
+	re_prod.token = (void *)v;
+	stripe = irqbypass_kunit_bucket(re_prod.token, IRQBYPASS_LOCK_BITS);
+	for (v += 8; irqbypass_kunit_bucket((void *)v, IRQBYPASS_LOCK_BITS) !=
+	     stripe; v += 8)
+		;
+	re_other.token = (void *)v;
+	re_cons.token = re_prod.token;
+	re_cons.add_producer = reenter_add;
+	re_cons.del_producer = reenter_del;
+
+	EXPECT(!irq_bypass_register_producer(&re_prod));
+	EXPECT(!irq_bypass_register_consumer(&re_cons));
+	EXPECT(re_ret == -EDEADLK);
+	EXPECT(shim_warnings == warnings + 1);
+	EXPECT(irqbypass_kunit_registered() == 2);
+	EXPECT(READ_ONCE(shim_module.refcnt) == 2);
+
+	/* Again from del_producer: refused, and no second warning. */
+	re_ret = 1;
+	irq_bypass_unregister_consumer(&re_cons);
+	EXPECT(re_ret == -EDEADLK);
+	EXPECT(shim_warnings == warnings + 1);
+	EXPECT(irqbypass_kunit_registered() == 1);
+
+	/* Outside a callback, the same calls work. */
+	EXPECT(!irq_bypass_register_producer(&re_other));
+	irq_bypass_unregister_producer(&re_other);
+	irq_bypass_unregister_producer(&re_prod);
+	EXPECT(irqbypass_kunit_registered() == 0);
+	EXPECT(READ_ONCE(shim_module.refcnt) == 0);
+}
+
+int main(void)
+{
+	harness_init();
+	test_grow_shrink();
+	test_alloc_failure();
+	test_reentry();
+	/* The re-entry warning was expected. */
+	shim_warnings--;
+	shim_module_exit();
+	EXPECT(!shim_warnings);
+	if (failures) {
+		fprintf(stderr, "unit: %ld failures\n", failures);
+		return 1;
+	}
+	printf("unit: all checks passed\n");
+	return 0;
+}
