@@ -82,13 +82,14 @@ machine() {
 	mkdir -p "$root"
 	tar -C "$root" -xf "$TARBALL" || return 1
 	cp /etc/resolv.conf "$root/etc/resolv.conf" || return 1
-	mkdir -p "$root/mnt/checkout" || return 1
+	# A clone of HEAD, as a new user's; made from outside, since a git
+	# worktree's .git points to a store that the chroot cannot see.
+	git clone -q --no-hardlinks "$REPO" "$root/root/irqbypass" || return 1
 	echo "$root"
 }
 
 # inside ROOT SCRIPT: run SCRIPT with bash as root in the chroot at ROOT,
-# with the checkout mounted read-only at /mnt/checkout, a clean
-# environment, and /proc, /sys, /dev, /dev/pts and /dev/shm as a machine
+# with a clean environment, and /proc, /sys, /dev, /dev/pts and /dev/shm as a machine
 # has them, in a mount namespace that takes them away at the end.
 inside() {
 	local root=$1 script=$2
@@ -98,12 +99,10 @@ inside() {
 		mount -t sysfs sysfs "$root/sys"
 		mount --rbind /dev "$root/dev"
 		mount -t tmpfs -o mode=1777 tmpfs "$root/dev/shm"
-		mount --bind "$2" "$root/mnt/checkout"
-		mount -o remount,bind,ro "$root/mnt/checkout"
 		exec chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 \
 			TERM=dumb PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-			/bin/bash -euc "$3"
-	' inside "$root" "$REPO" "$script"
+			/bin/bash -euc "$2"
+	' inside "$root" "$script"
 }
 
 # command_of STEP: what the user types for STEP.
@@ -126,9 +125,7 @@ run_steps() {
 		t0=$SECONDS
 		set +e
 		inside "$root" "
-			cd /root
-			[ -d irqbypass ] || git clone -q /mnt/checkout irqbypass
-			cd irqbypass
+			cd /root/irqbypass
 			echo \"\$ $cmd   (in a clone of \$(git log -1 --format=%h), on:\"
 			grep PRETTY_NAME /etc/os-release
 			echo \"  packages installed: \$(dpkg-query -f . -W | wc -c))\"
