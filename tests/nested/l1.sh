@@ -16,6 +16,7 @@
 #   reset      the guest resets itself (port 0xCF9) while paired, and
 #              enables MSI again after the reboot
 #   two        two nested VMs at once, each with its own edu
+#   msix       an e1000e assigned instead: four MSI-X vectors at once
 #
 # Whenever the nested guest says "l2: wait STAGE", the manager's state is
 # dumped as stage CASE-STAGEn (n counts that stage in the case) through
@@ -31,20 +32,28 @@ fact() {
 	echo "@@ $1=$2"
 }
 
+# A task stuck for 20 s (a deadlock in a teardown path) dumps its stack
+# on the console, where the host finds it.
+echo 20 >/proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
+
 # Device assignment needs locked memory and QEMU wants /dev/shm.
 mkdir -p /dev/shm
 mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /tmp
 ulimit -l unlimited
 
-# Every edu to vfio-pci.
+# Every edu, and the e1000e, to vfio-pci.
 echo 1234 11e8 >/sys/bus/pci/drivers/vfio-pci/new_id
+echo 8086 10d3 >/sys/bus/pci/drivers/vfio-pci/new_id
 edus=
+nic=
 for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = 0x1234 ] &&
-		[ "$(cat "$d/device")" = 0x11e8 ] && edus="$edus ${d##*/}"
+	case $(cat "$d/vendor"):$(cat "$d/device") in
+	0x1234:0x11e8) edus="$edus ${d##*/}" ;;
+	0x8086:0x10d3) nic=${d##*/} ;;
+	esac
 done
-for b in $edus; do
+for b in $edus $nic; do
 	i=0
 	while [ ! -e /sys/bus/pci/devices/"$b"/driver ] && [ $i -lt 50 ]; do
 		sleep 0.1
@@ -58,6 +67,7 @@ set -- $edus
 edu1=$1
 edu2=$2
 fact edus "$edus"
+fact nic "$nic"
 
 # The function tracer on the manager's exports and KVM's callbacks: the
 # only view there is of a stock irqbypass.ko.
@@ -191,7 +201,17 @@ case_two() {
 	/init hook two-end
 }
 
-for c in $(echo "${ib_cases:-msi,kill,toggle,reprogram,reset,two}" | tr , " "); do
+# The device's option ROM is not needed: SeaBIOS would only copy it.
+case_msix() {
+	if [ -z "$nic" ]; then
+		fact error "an e1000e is needed for case msix"
+		return
+	fi
+	vm_run msix "$nic,rombar=0" "case=msix raises=3"
+}
+
+for c in $(echo "${ib_cases:-msi,kill,toggle,reprogram,reset,two,msix}" | tr , " "); do
 	fact nested-case "$c"
+	fact "nested-start@$c" "$(cut -d ' ' -f 1 /proc/uptime)"
 	case_"$c"
 done

@@ -20,6 +20,8 @@
  *   case=reset      enable MSI, raise, reset the machine through port
  *                   0xCF9; after the reboot (counted in CMOS RAM) enable
  *                   MSI again, raise, disable
+ *   case=msix       on an e1000e instead of edu: four MSI-X vectors at
+ *                   once, raise each cause, disable
  *   raises=N        interrupts to raise each time (3)
  *   rounds=N        rounds of case=toggle (3)
  *
@@ -36,6 +38,7 @@
 #define VEC_TIMER	0x20
 #define VEC_MSI		0x40
 #define VEC_MSI_NEW	0x41
+#define VEC_MSIX	0x50
 #define VEC_SPURIOUS	0xff
 
 /* The edu device (QEMU's docs/specs/edu.rst) and its BAR0 registers. */
@@ -45,6 +48,22 @@
 #define EDU_IRQ_STATUS	0x24
 #define EDU_IRQ_RAISE	0x60
 #define EDU_IRQ_ACK	0x64
+
+/*
+ * The e1000e (82574) and the registers its MSI-X test needs: interrupt
+ * cause set, mask set, auto-clear, and IVAR, which maps each cause to an
+ * MSI-X vector.  With MSI-X, the causes RxQ0, RxQ1, TxQ0, TxQ1 are bits
+ * 20-23 and IVAR has a 4-bit field for each (the vector, bit 3 valid).
+ */
+#define E1000E_VENDOR	0x8086
+#define E1000E_DEVICE	0x10d3
+#define E1000_ICR	0xc0
+#define E1000_ICS	0xc8
+#define E1000_IMS	0xd0
+#define E1000_EIAC	0xdc
+#define E1000_IVAR	0xe4
+#define E1000_ICR_RXQ0	20
+#define MSIX_VECTORS	4
 
 /* PCI configuration space. */
 #define PCI_CONF_ADDR	0xcf8
@@ -62,6 +81,10 @@
 #define MSI_CTRL_64	0x0080
 #define MSI_ADDR_LO	0x04
 #define MSI_ADDR_HI	0x08
+#define PCI_CAP_MSIX	0x11
+#define MSIX_CTRL_EN	0x8000
+#define MSIX_CTRL_MASK	0x4000
+#define MSIX_TABLE	0x04
 
 /* The local APIC (paging is off: its registers are at their address). */
 #define LAPIC_BASE	0xfee00000
@@ -359,46 +382,70 @@ static void pci_write16(u32 bdf, u32 off, u16 v)
 	pci_write32(bdf, off, (old & ~(0xffffu << shift)) | (u32)v << shift);
 }
 
+/* The first function on bus 0 with VENDOR:DEVICE, or -1. */
+static int pci_find(u16 vendor, u16 device)
+{
+	u32 dev, id;
+
+	for (dev = 0; dev < 32; dev++) {
+		id = pci_read32(dev << 3, 0);
+		if ((id & 0xffff) == vendor && id >> 16 == device)
+			return dev << 3;
+	}
+	return -1;
+}
+
+/* The capability list: a chain of (ID, next) from offset 0x34. */
+static u32 pci_cap(u32 bdf, u32 want)
+{
+	u32 cap;
+
+	if (!(pci_read16(bdf, PCI_STATUS) & PCI_STATUS_CAPS))
+		return 0;
+	for (cap = pci_read32(bdf, PCI_CAP_PTR) & 0xfc; cap;
+	     cap = (pci_read32(bdf, cap) >> 8) & 0xfc)
+		if ((pci_read32(bdf, cap) & 0xff) == want)
+			return cap;
+	return 0;
+}
+
+/* Memory space and bus mastering on (an MSI is a memory write). */
+static void pci_enable(u32 bdf)
+{
+	pci_write16(bdf, PCI_COMMAND, pci_read16(bdf, PCI_COMMAND) |
+		    PCI_CMD_MEM | PCI_CMD_MASTER);
+}
+
+static u8 *pci_bar(u32 bdf, u32 bar)
+{
+	return (u8 *)(pci_read32(bdf, PCI_BAR0 + 4 * bar) & ~0xfu);
+}
+
 /*
  * Find edu on bus 0, turn on its memory space and bus mastering (an MSI is
  * a memory write by the device), and find its MSI capability.
  */
 static void edu_find(void)
 {
-	u32 dev, cap, id;
+	int bdf = pci_find(EDU_VENDOR, EDU_DEVICE);
 
-	for (dev = 0; dev < 32; dev++) {
-		id = pci_read32(dev << 3, 0);
-		if ((id & 0xffff) == EDU_VENDOR && id >> 16 == EDU_DEVICE)
-			break;
-	}
-	if (dev == 32)
+	if (bdf < 0)
 		finish(0, "no edu device on bus 0");
-	edu_bdf = dev << 3;
+	edu_bdf = bdf;
+	pci_enable(edu_bdf);
+	edu_bar = pci_bar(edu_bdf, 0);
+	edu_msi = pci_cap(edu_bdf, PCI_CAP_MSI);
 	con_puts("l2: edu in slot ");
-	con_putn(dev, 10);
-
-	edu_bar = (u8 *)(pci_read32(edu_bdf, PCI_BAR0) & ~0xfu);
-	pci_write16(edu_bdf, PCI_COMMAND, pci_read16(edu_bdf, PCI_COMMAND) |
-		    PCI_CMD_MEM | PCI_CMD_MASTER);
+	con_putn(edu_bdf >> 3, 10);
 	con_puts(" bar0=");
 	con_putn((u32)edu_bar, 16);
 	con_puts(" id=");
 	con_putn(mmio_read(edu_bar, EDU_ID), 16);
-
-	/* The capability list: a chain of (ID, next) from offset 0x34. */
-	if (!(pci_read16(edu_bdf, PCI_STATUS) & PCI_STATUS_CAPS))
-		finish(0, "edu has no capability list");
-	for (cap = pci_read32(edu_bdf, PCI_CAP_PTR) & 0xfc; cap;
-	     cap = (pci_read32(edu_bdf, cap) >> 8) & 0xfc)
-		if ((pci_read32(edu_bdf, cap) & 0xff) == PCI_CAP_MSI)
-			break;
-	if (!cap)
-		finish(0, "edu has no MSI capability");
-	edu_msi = cap;
 	con_puts(" msi_cap=");
-	con_putn(cap, 16);
+	con_putn(edu_msi, 16);
 	con_putc('\n');
+	if (!edu_msi)
+		finish(0, "edu has no MSI capability");
 }
 
 /* Write the MSI message: the local APIC's address, VECTOR as the data. */
@@ -453,6 +500,83 @@ static void edu_raise(u32 n, u32 vector)
 		finish(0, "interrupts lost");
 }
 
+/*
+ * MSI-X on the e1000e: MSIX_VECTORS entries of its MSI-X table, each to
+ * its own IDT vector, and IVAR maps the four queue causes to them.  QEMU
+ * gives each unmasked vector its own eventfd, VFIO trigger and KVM irqfd:
+ * as many pairs at once, with distinct tokens.  Then each cause is set
+ * (ICS) in turn, and its interrupt must arrive on its own vector.
+ */
+static void msix_test(u32 raises)
+{
+	int bdf = pci_find(E1000E_VENDOR, E1000E_DEVICE);
+	u32 cap, ctrl, tbl, i, j, ivar = 0, causes = 0, bad = 0;
+	u8 *regs, *table;
+
+	if (bdf < 0)
+		finish(0, "no e1000e on bus 0");
+	pci_enable(bdf);
+	cap = pci_cap(bdf, PCI_CAP_MSIX);
+	if (!cap)
+		finish(0, "the e1000e has no MSI-X capability");
+	ctrl = pci_read16(bdf, cap + MSI_CTRL);
+	tbl = pci_read32(bdf, cap + MSIX_TABLE);
+	/* The table: at an offset in the BAR that the low 3 bits name. */
+	table = pci_bar(bdf, tbl & 7) + (tbl & ~7u);
+	regs = pci_bar(bdf, 0);
+	con_puts("l2: e1000e in slot ");
+	con_putn(bdf >> 3, 10);
+	con_puts(" msix_cap=");
+	con_putn(cap, 16);
+	con_puts(" table_size=");
+	con_putn((ctrl & 0x7ff) + 1, 10);
+	con_putc('\n');
+	if ((ctrl & 0x7ff) + 1 < MSIX_VECTORS)
+		finish(0, "too few MSI-X vectors");
+
+	/* Enabled with every vector masked, as Linux does it. */
+	pci_write16(bdf, cap + MSI_CTRL, ctrl | MSIX_CTRL_EN | MSIX_CTRL_MASK);
+	for (i = 0; i < MSIX_VECTORS; i++) {
+		mmio_write(table, 16 * i + 0, MSI_ADDR);
+		mmio_write(table, 16 * i + 4, 0);
+		mmio_write(table, 16 * i + 8, VEC_MSIX + i);
+		/* Vector control: bit 0 clear, the vector unmasked. */
+		mmio_write(table, 16 * i + 12, 0);
+		ivar |= (i | 8) << (4 * i);
+		causes |= 1u << (E1000_ICR_RXQ0 + i);
+	}
+	pci_write16(bdf, cap + MSI_CTRL, (ctrl | MSIX_CTRL_EN) & ~MSIX_CTRL_MASK);
+	mmio_write(regs, E1000_IVAR, ivar);
+	/* Causes cleared once their vector is sent, and unmasked. */
+	mmio_write(regs, E1000_EIAC, causes);
+	mmio_write(regs, E1000_IMS, causes);
+
+	for (j = 0; j < raises; j++) {
+		for (i = 0; i < MSIX_VECTORS; i++) {
+			mmio_write(regs, E1000_ICS, 1u << (E1000_ICR_RXQ0 + i));
+			if (!wait_count(VEC_MSIX + i, j + 1))
+				break;
+			/* Sending it cleared the cause and masked it again. */
+			mmio_write(regs, E1000_IMS, causes);
+		}
+	}
+	for (i = 0; i < MSIX_VECTORS; i++) {
+		con_puts("l2: raised=");
+		con_putn(raises, 10);
+		con_puts(" arrived=");
+		con_putn(counts[VEC_MSIX + i], 10);
+		con_puts(" vector=");
+		con_putn(VEC_MSIX + i, 16);
+		con_putc('\n');
+		bad |= counts[VEC_MSIX + i] != raises;
+	}
+	if (bad)
+		finish(0, "MSI-X interrupts lost or extra");
+	wait_host("paired");
+	pci_write16(bdf, cap + MSI_CTRL, ctrl & ~MSIX_CTRL_EN);
+	wait_host("disabled");
+}
+
 static u8 cmos_read(u8 index)
 {
 	pio_out8(CMOS_INDEX, index);
@@ -479,6 +603,10 @@ void l2_main(u32 magic, const u32 *mbi)
 	rounds = arg_num("rounds=", 3);
 
 	interrupts_init();
+	if (arg_is("case=", "msix")) {
+		msix_test(raises);
+		finish(1, "");
+	}
 	edu_find();
 	msi_program(VEC_MSI);
 

@@ -12,7 +12,8 @@
 #                         loader, four firmware files), the nested guest
 #                         and l1.sh; KO as for distro_initramfs.
 #   nested_boot INITRD LOG CASES [KERNEL-ARG...]
-#                         boot it with a second edu, running l1.sh's CASES.
+#                         boot it with a second edu and an e1000e, running
+#                         l1.sh's CASES.
 
 NESTED_DIR=$REPO/tests/nested
 NESTED_QEMU=/usr/bin/qemu-system-x86_64
@@ -65,9 +66,10 @@ nested_initramfs() {
 nested_boot() {
 	local initrd=$1 logf=$2 cases=$3
 	shift 3
-	# The second edu, for two nested VMs at once; distro_boot reads it.
-	# shellcheck disable=SC2034
-	local -a DISTRO_QEMU_EXTRA=(-device edu)
+	# The second edu, for two nested VMs at once, and an e1000e for
+	# MSI-X (no ROM, no network); distro_boot reads it.
+	# shellcheck disable=SC2034,SC2054
+	local -a DISTRO_QEMU_EXTRA=(-device edu -device e1000e,romfile=)
 	distro_boot "$initrd" "$logf" ib_scenario=run ib_run=/nested/l1.sh \
 		"ib_cases=$cases" "$@"
 }
