@@ -23,8 +23,16 @@
 # callbacks, and the interrupts that arrived show the rest: both must agree
 # on those.
 #
+# Known problem: with Debian's stock module on 6.1 (not on 6.1-RT, and
+# not with ours), 3 of 4 boots stalled as a new nested QEMU started (RCU
+# stall and soft lockups, both vCPUs in finish_task_switch, nothing
+# progresses until the boot's timeout); not yet known whether it is the
+# stock module or TCG's nested SVM.  So that boot runs only when named:
+# run.sh debian-6.1-stock.
+#
 # Usage: run.sh [PATTERN...]   the boots whose name contains a PATTERN
-#                              (debian-6.1, debian-6.1-rt-stock...)
+#                              (debian-6.1, debian-6.1-rt-stock...); all
+#                              but debian-6.1-stock by default
 #        run.sh --boot FLAVOUR ours|stock LOG   boot once, console to LOG
 #        run.sh --assert LOG ours|stock CASE    assert one case on LOG
 
@@ -316,6 +324,12 @@ main() {
 			for p in "$@"; do
 				[[ $name == *"$p"* ]] && want=0
 			done
+			# Only when named: 3 of 4 boots so far stalled in L1 (RCU
+			# stall, soft lockups in finish_task_switch) as a nested
+			# QEMU started; see the note in the header.
+			if [ $# -eq 0 ] && [ "$name" = debian-6.1-stock ]; then
+				want=1
+			fi
 			[ "$want" -eq 0 ] || continue
 			logf=$CACHE/logs/nested/$name.console
 			rm -f "$logf"
