@@ -37,6 +37,7 @@ step "userspace: fuzzer, TSan, mutants" userspace.sh
 step "KUnit, debug config" kunit.sh debug .kunitconfig debug.kunitconfig
 ARCH=arm64 step "KUnit, arm64" kunit.sh arm64 .kunitconfig arm64.kunitconfig
 step "real clients on Debian kernels" realclient.sh
+step "Debian's QEMU, nested, on Debian kernels" ../tests/nested/run.sh
 step "sample producer and consumer" samples.sh
 step "documentation" docs.sh
 step "benchmark smoke run" bench.sh --smoke

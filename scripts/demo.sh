@@ -1,39 +1,40 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# make demo: our IRQ bypass manager between Debian's own KVM and VFIO.
+# make demo: Debian's own QEMU assigns a device to a VM, and our IRQ bypass
+# manager pairs its interrupt.
 #
 # Fetches Debian's distro kernel (the one linux-image-amd64 depends on) and
 # its headers, builds irqbypass.ko against them, and boots that kernel under
 # QEMU (TCG: no KVM needed on this machine) with a busybox initramfs that
 # loads OUR irqbypass.ko instead of Debian's, then Debian's kvm, kvm-amd,
-# vfio, vfio_iommu_type1 and vfio-pci.  QEMU's edu device is bound to
-# vfio-pci, and tools/vfio-kvm-pair does what a VMM does for device
-# assignment: one eventfd becomes both the device's MSI trigger (vfio-pci
-# registers a producer) and a KVM irqfd (KVM registers a consumer).  The
-# manager's view, its debugfs tables and its trace events, is shown at each
-# step, as is the edu interrupt arriving while the two are paired.
+# vfio and vfio-pci.  QEMU's edu device is bound to vfio-pci, and Debian's
+# own qemu-system-x86_64 (from the initramfs) runs a nested VM with KVM and
+# the edu assigned (-device vfio-pci).  The nested guest
+# (tests/nested/l2guest.c) enables the device's MSI, which makes QEMU give
+# VFIO and KVM one eventfd: vfio-pci registers a producer, KVM a consumer,
+# and the manager pairs them.  The guest raises the device's interrupt and
+# counts what arrives, disables MSI, and exits.  The manager's view, its
+# debugfs tables and its trace events, is shown at each step.
 #
-# Exits 0 if the producer and the consumer were seen paired and unpaired.
+# Exits 0 if the pair was seen connected and disconnected, the interrupts
+# arrived, and everything unloaded cleanly.
 #
-# Usage: demo.sh [--kernel 6.1|rt|6.12] [--setup vfio|kvm]
-#                [--teardown kvm|vfio|close] [--raw]
+# Usage: demo.sh [--kernel 6.1|rt] [--raw]
 #   --raw shows the guest's console as it is.  The console is kept in
 #   $CACHE/logs/demo.console either way.
 
 set -euo pipefail
 # shellcheck source=scripts/distro.sh
 source "$(dirname "${BASH_SOURCE[0]}")/distro.sh"
+# shellcheck source=tests/nested/nested.sh
+source "$REPO/tests/nested/nested.sh"
 
 kernel=6.1
-setup=vfio
-teardown=kvm
 raw=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) kernel=$2; shift 2 ;;
-	--setup) setup=$2; shift 2 ;;
-	--teardown) teardown=$2; shift 2 ;;
 	--raw) raw=1; shift ;;
 	-h|--help) sed -n '3,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) die "unknown argument $1 (see --help)" ;;
@@ -78,10 +79,11 @@ show_section() {	# NAME, lines on stdin
 		;;
 	esac
 	case $stage in
-	before | end) return ;;
+	nested-before) return ;;
 	esac
 	case $what in
 	trace)
+		show_stage "$stage"
 		printf '   %strace (events irqbypass:*, calls of irq_bypass_* and kvm_arch_irq_bypass_*):%s\n' "$B" "$N"
 		if [ -z "$body" ]; then
 			note "  (nothing)"
@@ -108,48 +110,26 @@ show_section() {	# NAME, lines on stdin
 	esac
 }
 
-show_pair() {	# one "pair: ..." line of vfio-kvm-pair, without the prefix
-	local l=$1
-	case $l in
-	device=*)
-		head1 "vfio-kvm-pair: open VFIO container, group and device"
-		note "${l//=/ }"
+# A heading for each step of the nested guest, where its dump begins.
+show_stage() {
+	case $1 in
+	msi-paired1)
+		head1 "The nested guest enabled MSI: QEMU gave VFIO and KVM one eventfd"
+		note "VFIO_DEVICE_SET_IRQS: vfio-pci registers a PRODUCER (the host irq)"
+		note "KVM_IRQFD: KVM registers a CONSUMER; the manager pairs them by the eventfd"
+		note "(the consumers before it are QEMU's INTx irqfd, set up and taken down as the guest boots)"
 		;;
-	edu_id=*) note "edu identification register: ${l#edu_id=}" ;;
-	kvm_vm=on*)
-		note "KVM_CREATE_VM, KVM_CREATE_IRQCHIP, and a KVM VFIO device holding the group (as QEMU does)"
+	msi-disabled1)
+		head1 "The nested guest disabled MSI: QEMU takes the MSI eventfd away from both"
+		note "the pair is disconnected; QEMU's INTx irqfd is back: a consumer with no producer"
 		;;
-	eventfd=*) note "one eventfd (fd ${l#eventfd=}) for both sides: it is the bypass token" ;;
-	vfio_msi=on*)
-		head1 "VFIO_DEVICE_SET_IRQS: MSI vector 0 signals the eventfd (host irq ${l#*irq=})"
-		note "vfio-pci registers an IRQ bypass PRODUCER"
+	msi-end)
+		head1 "QEMU exited: the last consumer went with it"
 		;;
-	kvm_irqfd=on*)
-		head1 "KVM_IRQFD: the same eventfd becomes a KVM irqfd (GSI ${l#*gsi=})"
-		note "KVM registers an IRQ bypass CONSUMER"
-		;;
-	kvm_irqfd=off*)
-		head1 "KVM_IRQFD with KVM_IRQFD_FLAG_DEASSIGN: KVM unregisters its consumer"
-		;;
-	vfio_msi=off*)
-		head1 "VFIO_DEVICE_SET_IRQS, count 0: MSI off, vfio-pci unregisters its producer"
-		;;
-	vfio_device=closed*)
-		head1 "close() of the VFIO device: vfio-pci disables MSI and unregisters its producer"
-		;;
-	closed=all) note "then closed the VM, the device, the group and the container" ;;
-	raised=*)
-		head1 "The edu device raises its interrupt (BAR0 register 0x60) while paired"
-		note "$l"
-		;;
-	stage=*) ;;
-	result=*) note "vfio-kvm-pair: ${l#result=}" ;;
-	*) note "$l" ;;
 	esac
 }
-
 pretty() {
-	local line sec='' buf='' started=''
+	local line sec='' buf='' started='' bound=''
 	while IFS= read -r line; do
 		if [ -z "$started" ]; then
 			[[ $line == "@@ kernel="* ]] || continue
@@ -175,22 +155,34 @@ pretty() {
 		"@@ irqbypass=stock") note "${R}the IRQ bypass manager is NOT ours${N}" ;;
 		"@@ tracing=on") note "tracing irqbypass:* events" ;;
 		"@@ ftrace="*) note "function tracer on: ${line#@@ ftrace=}" ;;
-		"@@ edu="*)
-			head1 "QEMU's edu device (1234:11e8) at ${line#@@ edu=}"
+		"@@ driver@"*)
+			if [ -z "$bound" ]; then
+				head1 "QEMU's edu devices (1234:11e8) and an e1000e, bound through /sys/bus/pci/drivers/vfio-pci/new_id"
+				bound=1
+			fi
+			bdf=${line#@@ driver@}
+			note "${bdf%%=*}: ${line##*=}"
 			;;
-		"@@ iommu_group="*) note "IOMMU group ${line##*/} (intel-iommu)" ;;
-		"@@ driver="*) note "bound to ${line#@@ driver=} through /sys/bus/pci/drivers/vfio-pci/new_id" ;;
-		"@@ refcnt@before="* | "@@ refcnt@end="*) ;;
+		"@@ nic="*) ;;
+		"@@ nested-case="*)
+			head1 "Debian's QEMU, in the guest: a nested VM with KVM and the edu assigned"
+			note "qemu-system-x86_64 -accel kvm -M pc -cpu host -m 64 \\"
+			note "    -kernel /nested/l2guest -append case=${line#*=} \\"
+			note "    -device vfio-pci,host=$bdf0"
+			;;
+		"@@ edus="*) bdf0=${line#@@ edus= }; bdf0=${bdf0%% *} ;;
+		"@@ nested-exit@"*)
+			note "QEMU's exit status: ${line#*=}$([ "${line#*=}" = 1 ] && echo " (the nested guest passed, through isa-debug-exit)")"
+			;;
+		"@@ refcnt@nested-before="*) ;;
 		"@@ refcnt@"*)
 			note "irqbypass module refcount: ${line#*=}"
 			;;
-		"@@ rmmod-while-paired="*)
-			note "rmmod irqbypass while paired: ${line#*=}$([ "${line#*=}" = failed ] && echo " (refused: in use)")"
-			;;
-		"@@ pair-exit="*) ;;
-		"@@ taint="* | "@@ cmdline="* | "@@ loaded-after-rmmod="*) ;;
+		"@@ run-exit="* | "@@ taint="* | "@@ cmdline="* | "@@ nested-start@"*) ;;
 		"@@ "*) note "${line#@@ }" ;;
-		"pair: "*) show_pair "${line#pair: }" ;;
+		"l2["*"]: wait "*) ;;
+		"l2["*) note "nested guest: ${line#*]: }" ;;
+		"qemu["*) note "QEMU: ${line#*]: }" ;;
 		"" | *"reboot: Power down") ;;
 		*) note "console: $line" ;;
 		esac
@@ -214,10 +206,12 @@ note "${DISTRO_MODULE#"$REPO"/}"
 note "modversions CRCs of our exports equal Debian's:"
 distro_crcs "$DISTRO_ROOT/build/Module.symvers" | sed 's/^/     /'
 
-head1 "Building the initramfs: busybox, tools/init, tools/vfio-kvm-pair, modules"
+head1 "Building the initramfs: busybox, modules, Debian's QEMU, the nested guest"
 INITRD=$DISTRO_ROOT/initrd-demo.cpio.gz
-distro_initramfs "$INITRD" "$DISTRO_MODULE" kvm_amd vfio_pci vfio_iommu_type1
-note "${INITRD#"$REPO"/}"
+nested_initramfs "$INITRD" "$DISTRO_MODULE"
+note "nested guest: ${NESTED_GUEST#"$REPO"/} (32-bit multiboot, from tests/nested/l2guest.c)"
+note "QEMU: $NESTED_QEMU $(dpkg-query -W -f='${Version}' qemu-system-x86), its libraries and firmware"
+note "${INITRD#"$REPO"/}: $(($(wc -c <"$INITRD") / 1048576)) MiB"
 
 head1 "Booting under QEMU TCG (q35, intel-iommu, edu; timeout ${DISTRO_TIMEOUT}s)"
 start=$SECONDS
@@ -227,41 +221,49 @@ else
 	DISTRO_CONSOLE=pretty
 fi
 boot_ok=1
-distro_boot "$INITRD" "$LOG" "ib_setup=$setup" "ib_teardown=$teardown" \
-	ib_raises=3 || boot_ok=
+nested_boot "$INITRD" "$LOG" msi || boot_ok=
 note "guest ran $((SECONDS - start))s; console kept in ${LOG#"$REPO"/}"
 
 # ---- did the manager pair them? ----
 
-connect=$(distro_traces "$LOG" | grep -c ': irqbypass_connect: .* ret=0$' || true)
-disconnect=$(distro_traces "$LOG" | grep -c ': irqbypass_disconnect: ' || true)
-prod=$(distro_section "$LOG" producers@paired | grep -c 'paired=yes' || true)
-cons=$(distro_section "$LOG" consumers@paired | grep -c 'paired=yes' || true)
-irq=$(distro_section "$LOG" producers@paired | sed -n 's/.* irq=\([0-9]*\) .*/\1/p' | head -n 1)
+sect() { distro_section "$LOG" "$1"; }
+connect=$(sect trace@msi-paired1 | grep -c ': irqbypass_connect: .* ret=0$' || true)
+disconnect=$(sect trace@msi-disabled1 | grep -c ': irqbypass_disconnect: ' || true)
+prod=$(sect producers@msi-paired1 | grep -c 'paired=yes' || true)
+cons=$(sect consumers@msi-paired1 | grep -c 'paired=yes' || true)
+irq=$(sect producers@msi-paired1 | sed -n 's/.* irq=\([0-9]*\) .*/\1/p' | head -n 1)
+arrived=$(sed -n 's/^l2\[msi\]: raised=\([0-9]*\) arrived=\([0-9]*\).*/\2 of \1/p' "$LOG")
+loaded=$(sect modules | grep -c '^ok ' || true)
+unloaded=$(sect rmmod | grep -c '^ok ' || true)
 bad=$(distro_bad_lines "$LOG")
-arrived=$(sed -n 's/^pair: raised=\([0-9]*\) arrived=\([0-9]*\).*/\2 of \1/p' "$LOG")
 
 head1 "Summary"
 ok=1
 if [ "$connect" -eq 1 ] && [ "$prod" -eq 1 ] && [ "$cons" -eq 1 ]; then
-	note "${G}paired${N}: the VFIO producer (irq $irq) and KVM's consumer, one connect"
+	note "${G}paired${N}: vfio-pci's producer (irq $irq) and KVM's consumer, one connect"
 else
 	note "${R}pairing NOT seen${N} (connect events $connect, paired producers $prod, consumers $cons)"
-	case $DISTRO_KVER in
-	6.1.*) ;;
-	*) note "(from 6.12 on, KVM registers a consumer only if the IOMMU can post interrupts, and QEMU's cannot)" ;;
-	esac
 	ok=
 fi
-if [ "$disconnect" -eq 1 ] &&
-   [ -z "$(distro_section "$LOG" producers@done)" ] &&
-   [ -z "$(distro_section "$LOG" consumers@done)" ]; then
-	note "${G}unpaired${N} on teardown: one disconnect, debugfs empty afterwards"
+if [ "${arrived:-}" = "3 of 3" ] && [ "$(distro_fact "$LOG" nested-exit@msi)" = 1 ]; then
+	note "${G}interrupts arrived${N} in the nested guest: $arrived"
+else
+	note "${R}interrupts NOT all arrived${N}: ${arrived:-none}"
+	ok=
+fi
+if [ "$disconnect" -eq 1 ] && [ -z "$(sect producers@msi-end)" ] &&
+   [ -z "$(sect consumers@msi-end)" ]; then
+	note "${G}unpaired${N} when the guest disabled MSI; debugfs empty once QEMU exited"
 else
 	note "${R}unpairing NOT seen${N} (disconnect events $disconnect)"
 	ok=
 fi
-note "edu interrupts that arrived on the vfio-msi line while paired: ${arrived:-none}"
+if [ "$loaded" -gt 0 ] && [ "$loaded" -eq "$unloaded" ]; then
+	note "all $loaded modules unloaded"
+else
+	note "${R}modules loaded $loaded, unloaded $unloaded${N}"
+	ok=
+fi
 if [ -n "$bad" ]; then
 	note "${R}the kernel complained:${N}"
 	printf '%s\n' "$bad" | head -n 10 | sed 's/^/     /'
