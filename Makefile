@@ -14,6 +14,19 @@
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
+# Refuse a kernel with the API of 6.17 and later before kbuild starts (Kbuild
+# does so too, for "make -C KDIR M=..." and DKMS).  Its header is in KDIR,
+# in KDIR/source (a build tree made with O=), or in the tree that a Debian
+# headers package's Makefile includes.
+ifeq ($(filter-out check demo bench docs fresh-machine deb,$(MAKECMDGOALS)),$(MAKECMDGOALS))
+irqbypass-api-kernel := $(KDIR)
+irqbypass-api-header := $(wildcard $(KDIR)/include/linux/irqbypass.h \
+	$(KDIR)/source/include/linux/irqbypass.h \
+	$(addsuffix /include/linux/irqbypass.h,$(shell sed -n \
+	's,^include \(/.*\)/Makefile$$,\1,p' $(KDIR)/Makefile 2>/dev/null)))
+include api.mk
+endif
+
 all: modules
 
 modules modules_install clean:

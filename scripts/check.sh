@@ -30,6 +30,7 @@ step() {
 }
 
 step "modversions CRCs" crc.sh
+step "Debian 11 and 13 kernels, and 6.17+ refused" kernels.sh
 step "KUnit, plain config with the in-tree callers" kunit.sh plain \
 	.kunitconfig callers.kunitconfig
 step "static checks" static.sh
