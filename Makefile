@@ -8,6 +8,7 @@
 #   make check          every test and check
 #   make bench          benchmarks against the stock module
 #   make docs           render Documentation/ to HTML
+#   make deb            irqbypass-dkms_VERSION_all.deb (debian/), lintian-clean
 #   make fresh-machine [STEPS="demo check ..."]
 #                       run make STEPS in a clean clone on a minimal
 #                       Debian 12 root (default: demo)
@@ -47,4 +48,7 @@ docs:
 fresh-machine:
 	@bash scripts/fresh-machine.sh $(STEPS)
 
-.PHONY: all modules modules_install clean check demo bench docs fresh-machine
+deb:
+	@bash scripts/deb.sh
+
+.PHONY: all modules modules_install clean check demo bench docs fresh-machine deb

@@ -39,6 +39,7 @@ ARCH=arm64 step "KUnit, arm64" kunit.sh arm64 .kunitconfig arm64.kunitconfig
 step "real clients on Debian kernels" realclient.sh
 step "sample producer and consumer" samples.sh
 step "documentation" docs.sh
+step "Debian package, lintian" deb.sh
 step "benchmark smoke run" bench.sh --smoke
 
 passed=$(grep -c '^PASS' "$RESULTS" || true)
