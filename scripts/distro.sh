@@ -213,12 +213,15 @@ distro_fetch() {
 	DISTRO_ROOT=$root
 	mkdir -p "$root"
 	distro_lock
-	# 7.2 is only built against (to be refused): its headers alone.
+	# 7.2 is only built against (to be refused): its headers alone; so
+	# with DISTRO_HEADERS_ONLY=1 for any kernel, for a build without a boot.
+	local headers_only=${DISTRO_HEADERS_ONLY:-}
+	[ "$1" != 7.2 ] || headers_only=1
 	local -a pkgs=("${DISTRO_HEADERS_PKGS[@]}")
-	[ "$1" = 7.2 ] || pkgs+=("$DISTRO_IMAGE_PKG")
+	[ -n "$headers_only" ] || pkgs+=("$DISTRO_IMAGE_PKG")
 	distro_download "$root/debs" "${pkgs[@]}"
 
-	if [ "$1" != 7.2 ] && [ ! -e "$root/.image-done" ]; then
+	if [ -z "$headers_only" ] && [ ! -e "$root/.image-done" ]; then
 		log "unpacking $DISTRO_IMAGE_PKG"
 		rm -rf "$root/image"
 		for deb in "$root/debs/${DISTRO_IMAGE_PKG}"_*.deb; do
@@ -258,7 +261,7 @@ distro_fetch() {
 	DISTRO_VMLINUZ=$root/image/boot/vmlinuz-$DISTRO_KVER
 	DISTRO_MODDIR=$root/image/lib/modules/$DISTRO_KVER
 	DISTRO_KDIR=$root/headers/usr/src/linux-headers-$DISTRO_KVER
-	if [ "$1" != 7.2 ]; then
+	if [ -z "$headers_only" ]; then
 		[ -f "$DISTRO_VMLINUZ" ] || die "no $DISTRO_VMLINUZ"
 		[ -f "$DISTRO_MODDIR/modules.dep" ] ||
 			die "no modules.dep in $DISTRO_MODDIR"

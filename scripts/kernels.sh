@@ -50,7 +50,7 @@ check_version() {
 # build FLAVOUR: build against it, CRCs and warnings checked by
 # distro_build_module; then what modinfo tells an operator.
 build() {
-	distro_fetch "$1"
+	DISTRO_HEADERS_ONLY=1 distro_fetch "$1"
 	distro_build_module
 	modinfo "$DISTRO_MODULE" | grep -E '^(version|description|vermagic):'
 	[ "$(modinfo -F version "$DISTRO_MODULE")" = "$(version)" ] ||
@@ -63,7 +63,7 @@ build() {
 
 refuse() {
 	local dir=$CACHE/build/refuse out re v510
-	distro_fetch 5.10
+	distro_resolve 5.10
 	v510=$DISTRO_KVER
 	distro_fetch 7.2
 	rm -rf "$dir"
