@@ -8,11 +8,25 @@
 #   make check          every test and check
 #   make bench          benchmarks against the stock module
 #   make docs           render Documentation/ to HTML
+#   make deb            irqbypass-dkms_VERSION_all.deb (debian/), lintian-clean
 #   make fresh-machine [STEPS="demo check ..."]
 #                       run make STEPS in a clean clone on a minimal
 #                       Debian 12 root (default: demo)
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
+
+# Refuse a kernel with the API of 6.17 and later before kbuild starts (Kbuild
+# does so too, for "make -C KDIR M=..." and DKMS).  Its header is in KDIR,
+# in KDIR/source (a build tree made with O=), or in the tree that a Debian
+# headers package's Makefile includes.
+ifeq ($(filter-out check demo bench docs fresh-machine deb,$(MAKECMDGOALS)),$(MAKECMDGOALS))
+irqbypass-api-kernel := $(KDIR)
+irqbypass-api-header := $(wildcard $(KDIR)/include/linux/irqbypass.h \
+	$(KDIR)/source/include/linux/irqbypass.h \
+	$(addsuffix /include/linux/irqbypass.h,$(shell sed -n \
+	's,^include \(/.*\)/Makefile$$,\1,p' $(KDIR)/Makefile 2>/dev/null)))
+include api.mk
+endif
 
 all: modules
 
@@ -34,4 +48,7 @@ docs:
 fresh-machine:
 	@bash scripts/fresh-machine.sh $(STEPS)
 
-.PHONY: all modules modules_install clean check demo bench docs fresh-machine
+deb:
+	@bash scripts/deb.sh
+
+.PHONY: all modules modules_install clean check demo bench docs fresh-machine deb

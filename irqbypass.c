@@ -55,15 +55,16 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
-#include <kunit/visibility.h>
 
+#include "irqbypass_compat.h"
 #include "irqbypass_internal.h"
 
 #define CREATE_TRACE_POINTS
 #include "irqbypass_trace.h"
 
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("IRQ bypass manager with a constant-cost registry");
+MODULE_DESCRIPTION("IRQ bypass manager of the irqbypass project (constant-cost registry), not the stock one");
+MODULE_VERSION(IRQBYPASS_VERSION);
 
 #define IRQBYPASS_NR_LOCKS	BIT(IRQBYPASS_LOCK_BITS)
 #define IRQBYPASS_HASH_BITS	32

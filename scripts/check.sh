@@ -30,6 +30,7 @@ step() {
 }
 
 step "modversions CRCs" crc.sh
+step "Debian 11 and 13 kernels, and 6.17+ refused" kernels.sh
 step "KUnit, plain config with the in-tree callers" kunit.sh plain \
 	.kunitconfig callers.kunitconfig
 step "static checks" static.sh
@@ -40,6 +41,7 @@ step "real clients on Debian kernels" realclient.sh
 step "Debian's QEMU, nested, on Debian kernels" ../tests/nested/run.sh
 step "sample producer and consumer" samples.sh
 step "documentation" docs.sh
+step "Debian package, lintian" deb.sh
 step "benchmark smoke run" bench.sh --smoke
 
 passed=$(grep -c '^PASS' "$RESULTS" || true)

@@ -8,8 +8,14 @@
 #   distro_resolve FLAVOUR    FLAVOUR is 6.1 (what linux-image-amd64 depends
 #                             on), rt (linux-image-rt-amd64) or 6.12 (the
 #                             newest linux-image-6.12.*+deb12-amd64 that has
-#                             headers).  Sets DISTRO_KVER, DISTRO_IMAGE_PKG,
-#                             DISTRO_HEADERS_PKGS.  Needs only apt-cache.
+#                             headers).  Through the private archive of
+#                             scripts/archive.sh: 5.10 (Debian 11's),
+#                             6.12-deb13 and 6.12-deb13-rt (Debian 13's, and
+#                             its PREEMPT_RT), and 7.2 (the newest 7.2 in
+#                             trixie-backports, which has the new API: for
+#                             builds that must refuse it).  Sets DISTRO_KVER,
+#                             DISTRO_IMAGE_PKG, DISTRO_HEADERS_PKGS.  Needs
+#                             only apt-cache.
 #   distro_fetch FLAVOUR      resolve, then download the image and headers
 #                             packages and unpack them (not install them)
 #                             under $CACHE/distro/KVER/.  Sets DISTRO_ROOT,
@@ -46,6 +52,8 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/archive.sh
+source "$(dirname "${BASH_SOURCE[0]}")/archive.sh"
 
 DISTRO_DIR=$CACHE/distro
 DISTRO_TIMEOUT=${DISTRO_TIMEOUT:-240}
@@ -54,6 +62,18 @@ DISTRO_EXTRA=()
 DISTRO_MACHINE=q35,kernel-irqchip=split
 DISTRO_CPU=max
 DISTRO_QEMU_EXTRA=()
+# Set by distro_resolve for the flavours that come from the private archive.
+DISTRO_ARCHIVE=
+
+# distro_apt apt-get|apt-cache ARGS...: on the system's configuration, or on
+# the private archive's for the flavours from there.
+distro_apt() {
+	if [ -n "$DISTRO_ARCHIVE" ]; then
+		archive "$@"
+	else
+		"$@"
+	fi
+}
 
 # What the host needs to unpack, build and boot.
 distro_host_tools() {
@@ -71,21 +91,51 @@ distro_download() {
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
 	log "downloading ${missing[*]}"
-	if ! (cd "$dir" && apt-get -q -o APT::Sandbox::User=root download \
-		"${missing[@]}" >/dev/null); then
+	if ! (cd "$dir" && distro_apt apt-get -q -o APT::Sandbox::User=root \
+		download "${missing[@]}" >/dev/null); then
 		log "apt-get download failed; updating the package lists"
-		apt-get update -qq >&2
-		(cd "$dir" && apt-get -q -o APT::Sandbox::User=root download \
-			"${missing[@]}" >/dev/null)
+		if [ -n "$DISTRO_ARCHIVE" ]; then
+			archive_update force
+		else
+			apt-get update -qq >&2
+		fi
+		(cd "$dir" && distro_apt apt-get -q -o APT::Sandbox::User=root \
+			download "${missing[@]}" >/dev/null)
 	fi
 }
 
 # The headers package and the packages it needs to be a build tree: its
-# -common and the linux-kbuild-* it depends on.
+# -common and the linux-kbuild-* it depends on.  Debian 13's kbuild tools
+# (modpost, objtool) need a newer glibc than Debian 12's: for those, the
+# same kernel's kbuild as built for Debian 12 (bookworm-security has every
+# 6.12 that trixie has), linked by the name the headers use.
 distro_headers_closure() {
+	local p
 	echo "$1"
-	apt-cache depends "$1" 2>/dev/null |
-		sed -n 's/^ *Depends: \(linux-\(headers\|kbuild\)-[^ ]*\)$/\1/p'
+	distro_apt apt-cache depends "$1" 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-\(headers\|kbuild\)-[^ ]*\)$/\1/p' |
+		while read -r p; do
+			if [[ $p == linux-kbuild-*+deb13 ]] && distro_apt apt-cache \
+				show "${p%+deb13}+deb12" >/dev/null 2>&1; then
+				p=${p%+deb13}+deb12
+			fi
+			echo "$p"
+		done
+}
+
+# The newest image of a Debian 13 series ($1: 6.12, 7.2) that has headers,
+# or with $2=rt its PREEMPT_RT flavour.
+distro_archive_image() {
+	local v
+	for v in $(archive apt-cache search --names-only \
+			"^linux-image-${1//./\\.}\\..*\\+deb13-${2:+$2-}amd64\$" |
+			awk '{print $1}' | sort -rV); do
+		if archive apt-cache show "linux-headers-${v#linux-image-}" \
+			>/dev/null 2>&1; then
+			echo "$v"
+			return 0
+		fi
+	done
 }
 
 # The image package of FLAVOUR, or nothing.
@@ -106,16 +156,32 @@ distro_image_pkg() {
 			fi
 		done
 		;;
-	*) die "unknown kernel flavour '$1' (6.1, rt or 6.12)" ;;
+	5.10)
+		archive apt-cache depends linux-image-amd64/bullseye 2>/dev/null |
+			sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' |
+			head -n 1
+		;;
+	6.12-deb13) distro_archive_image 6.12 ;;
+	6.12-deb13-rt) distro_archive_image 6.12 rt ;;
+	7.2) distro_archive_image 7.2 ;;
+	*) die "unknown kernel flavour '$1' (6.1, rt, 6.12, 5.10, 6.12-deb13, 6.12-deb13-rt or 7.2)" ;;
 	esac
 }
 
 distro_resolve() {
 	local img
+	case $1 in
+	5.10 | 6.12-deb13* | 7.*) DISTRO_ARCHIVE=1 ;;
+	*) DISTRO_ARCHIVE= ;;
+	esac
 	img=$(distro_image_pkg "$1")
 	if [ -z "$img" ]; then
 		log "updating the package lists to resolve the $1 kernel"
-		apt-get update -qq >&2
+		if [ -n "$DISTRO_ARCHIVE" ]; then
+			archive_update force
+		else
+			apt-get update -qq >&2
+		fi
 		img=$(distro_image_pkg "$1")
 		[ -n "$img" ] || die "cannot resolve the $1 kernel through apt"
 	fi
@@ -147,14 +213,25 @@ distro_fetch() {
 	DISTRO_ROOT=$root
 	mkdir -p "$root"
 	distro_lock
-	distro_download "$root/debs" "$DISTRO_IMAGE_PKG" "${DISTRO_HEADERS_PKGS[@]}"
+	# 7.2 is only built against (to be refused): its headers alone; so
+	# with DISTRO_HEADERS_ONLY=1 for any kernel, for a build without a boot.
+	local headers_only=${DISTRO_HEADERS_ONLY:-}
+	[ "$1" != 7.2 ] || headers_only=1
+	local -a pkgs=("${DISTRO_HEADERS_PKGS[@]}")
+	[ -n "$headers_only" ] || pkgs+=("$DISTRO_IMAGE_PKG")
+	distro_download "$root/debs" "${pkgs[@]}"
 
-	if [ ! -e "$root/.image-done" ]; then
+	if [ -z "$headers_only" ] && [ ! -e "$root/.image-done" ]; then
 		log "unpacking $DISTRO_IMAGE_PKG"
 		rm -rf "$root/image"
 		for deb in "$root/debs/${DISTRO_IMAGE_PKG}"_*.deb; do
 			dpkg -x "$deb" "$root/image"
 		done
+		# Debian 13's packages are merged-/usr: modules in usr/lib/.
+		if [ -d "$root/image/usr/lib/modules" ] &&
+		   [ ! -e "$root/image/lib" ]; then
+			ln -s usr/lib "$root/image/lib"
+		fi
 		# The package has no modules.dep: depmod makes it at install.
 		depmod -b "$root/image" "$DISTRO_KVER"
 		touch "$root/.image-done"
@@ -167,18 +244,28 @@ distro_fetch() {
 				dpkg -x "$deb" "$root/headers"
 			done
 		done
-		# The arch Makefile includes the -common one by absolute path;
+		# The arch Makefile includes the -common one (and, from 7.x on,
+		# names itself as KBUILD_OUTPUT) by absolute path;
 		# the scripts/ links are relative and resolve inside the tree.
-		sed -i "s|^include /usr/src/|include $root/headers/usr/src/|" \
+		sed -i -e "s|^include /usr/src/|include $root/headers/usr/src/|" \
+			-e "s|^KBUILD_OUTPUT=/usr/src/|KBUILD_OUTPUT=$root/headers/usr/src/|" \
 			"$root/headers/usr/src/linux-headers-$DISTRO_KVER/Makefile"
+		# A Debian 12 kbuild in place of Debian 13's (see above).
+		for p in "$root"/headers/usr/lib/linux-kbuild-*+deb12; do
+			[ -d "$p" ] && [ ! -e "${p%+deb12}+deb13" ] &&
+				ln -s "${p##*/}" "${p%+deb12}+deb13"
+		done
 		touch "$root/.headers-done"
 	fi
 	distro_unlock
 	DISTRO_VMLINUZ=$root/image/boot/vmlinuz-$DISTRO_KVER
 	DISTRO_MODDIR=$root/image/lib/modules/$DISTRO_KVER
 	DISTRO_KDIR=$root/headers/usr/src/linux-headers-$DISTRO_KVER
-	[ -f "$DISTRO_VMLINUZ" ] || die "no $DISTRO_VMLINUZ"
-	[ -f "$DISTRO_MODDIR/modules.dep" ] || die "no modules.dep in $DISTRO_MODDIR"
+	if [ -z "$headers_only" ]; then
+		[ -f "$DISTRO_VMLINUZ" ] || die "no $DISTRO_VMLINUZ"
+		[ -f "$DISTRO_MODDIR/modules.dep" ] ||
+			die "no modules.dep in $DISTRO_MODDIR"
+	fi
 	[ -f "$DISTRO_KDIR/Module.symvers" ] || die "no headers in $DISTRO_KDIR"
 	export DISTRO_ROOT DISTRO_VMLINUZ DISTRO_MODDIR DISTRO_KDIR
 }
@@ -189,13 +276,48 @@ distro_crcs() {
 		print $1, $2 }' "$1" | sort -k2
 }
 
+# The compiler Debian built the kernel with: gcc-10 for 5.10, gcc-14 for
+# Debian 13's.
+distro_kernel_cc() {
+	sed -n 's/^CC = .*)\(gcc-[0-9]*\)$/\1/p' \
+		"$DISTRO_KDIR/.kernelvariables" 2>/dev/null
+}
+
+# How to build for the kernel, as a command prefix, one word a line: with
+# the host's own compiler when it has the kernel's; Debian 13's kernels in
+# a Debian 13 root with their gcc-14 (their flags are gcc-14's); older ones
+# with the host's gcc (5.10's gcc-10 takes the same flags).  The CRC
+# comparison in distro_build_module says whether the module fits.
+distro_build_env() {
+	local cc
+	cc=$(distro_kernel_cc)
+	if [ -z "$cc" ] || command -v "x86_64-linux-gnu-$cc" >/dev/null; then
+		echo make
+	elif [[ $DISTRO_KVER == *+deb13-* ]]; then
+		printf '%s\n' archive_in_chroot "$(archive_chroot trixie "$cc")" make
+	else
+		printf '%s\n' make CC=gcc
+	fi
+}
+
 distro_build_module() {
-	local build=$DISTRO_ROOT/build ours theirs
+	local build=$DISTRO_ROOT/build ours theirs out
+	local -a env
+	mapfile -t env < <(distro_build_env)
 	distro_lock
 	sync_sources "$build" "${MODULE_SOURCES[@]}"
-	log "building irqbypass.ko against $DISTRO_KVER"
-	make -s -C "$DISTRO_KDIR" M="$build" modules >&2
+	log "building irqbypass.ko against $DISTRO_KVER: ${env[*]}"
+	out=$("${env[@]}" -s -C "$DISTRO_KDIR" M="$build" modules 2>&1) || {
+		distro_unlock
+		printf '%s\n' "$out" >&2
+		die "irqbypass.ko does not build against $DISTRO_KVER"
+	}
 	distro_unlock
+	# kbuild's notes (no vmlinux for BTF) are fine; warnings are not.
+	if grep -qiE 'warning|error' <<<"$out"; then
+		printf '%s\n' "$out" >&2
+		die "building irqbypass.ko against $DISTRO_KVER printed warnings"
+	fi
 	DISTRO_MODULE=$build/irqbypass.ko
 	[ -f "$DISTRO_MODULE" ] || die "the build made no irqbypass.ko"
 	ours=$(distro_crcs "$build/Module.symvers")

@@ -132,8 +132,8 @@ sync_sources() {
 }
 
 # The module's own sources, for a build of irqbypass.ko alone.
-MODULE_SOURCES=(Kbuild irqbypass.c irqbypass_internal.h irqbypass_trace.h
-		include tests)
+MODULE_SOURCES=(Kbuild api.mk VERSION irqbypass.c irqbypass_compat.h
+		irqbypass_internal.h irqbypass_trace.h include tests)
 
 # The Debian kernel headers that a meta-package (linux-headers-amd64,
 # linux-headers-rt-amd64) currently stands for, installed; prints KDIR.
