@@ -71,9 +71,7 @@ mutant() {
 	name=$(basename "$patch" .patch)
 	dir=$OUT/mutants/$name
 	rm -rf "$dir"
-	mkdir -p "$dir/src"
-	cp -r "$REPO"/irqbypass.c "$REPO"/irqbypass_internal.h \
-		"$REPO"/irqbypass_trace.h "$REPO"/include "$dir/src/"
+	sync_sources "$dir/src" "${MODULE_SOURCES[@]}"
 	patch -s -p1 -d "$dir/src" <"$patch" || {
 		echo "$name: does not apply"
 		return 2

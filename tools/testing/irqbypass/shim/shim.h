@@ -174,6 +174,7 @@ extern struct module shim_module;
 #define THIS_MODULE		(&shim_module)
 #define MODULE_LICENSE(...)
 #define MODULE_DESCRIPTION(...)
+#define MODULE_VERSION(...)
 /* No symbol table to export to. */
 #define EXPORT_SYMBOL_GPL(...)
 bool try_module_get(struct module *mod);
