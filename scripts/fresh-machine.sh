@@ -95,6 +95,9 @@ inside() {
 	local root=$1 script=$2
 	unshare --mount --propagation private bash -euc '
 		root=$1
+		# A machine'"'"'s / is a mount point (unshare and mount
+		# --make-rprivate / inside need that), a bare directory is not.
+		mount --bind "$root" "$root"
 		mount -t proc proc "$root/proc"
 		mount -t sysfs sysfs "$root/sys"
 		mount --rbind /dev "$root/dev"
