@@ -41,6 +41,7 @@
 #include <linux/bitops.h>
 #include <linux/debugfs.h>
 #include <linux/err.h>
+#include <linux/fault-inject.h>
 #include <linux/hash.h>
 #include <linux/jiffies.h>
 #include <linux/irqbypass.h>
@@ -123,6 +124,16 @@ static bool resize_backoff;
 static unsigned long resize_retry;
 static void irqbypass_resize_work(struct work_struct *work);
 static DECLARE_WORK(resize_work, irqbypass_resize_work);
+
+/*
+ * Fails a resize's table allocation on demand, through the kernel's fault
+ * injection framework and debugfs irqbypass/fail_resize (the knobs of
+ * Documentation/fault-injection/fault-injection.rst).  Unlike failslab it
+ * fails this one allocation, whichever task resizes, and the vmalloc
+ * fallback of a large table too.  It fails nothing until armed, and
+ * compiles to nothing without CONFIG_FAULT_INJECTION.
+ */
+static DECLARE_FAULT_ATTR(fail_resize);
 
 /*
  * Objects registered: @registered plus every CPU's @registered_delta.  A CPU
@@ -288,10 +299,14 @@ static void irqbypass_disconnect(struct irqbypass_stripe *s,
 	trace_irqbypass_disconnect(prod, cons);
 }
 
-/* The table size we aim for with @nr objects registered. */
+/*
+ * The table size we aim for with @nr objects registered: more than two and
+ * at most four objects per bucket.  A bucket is two list heads, so a pair
+ * costs at most 32 bytes of table, and a lookup walks one or two entries.
+ */
 static unsigned int irqbypass_wanted_bits(long nr)
 {
-	unsigned int bits = nr > 1 ? fls_long(nr - 1) : 0;
+	unsigned int bits = nr > 4 ? fls_long(nr - 1) - 2 : 0;
 
 	if (bits < IRQBYPASS_LOCK_BITS)
 		return IRQBYPASS_LOCK_BITS;
@@ -302,8 +317,8 @@ static unsigned int irqbypass_wanted_bits(long nr)
 
 /*
  * Called after every change in the number of registered objects: grow once
- * there are more than two objects per bucket, shrink once there are fewer
- * than one per eight buckets.  The work item, unbound because moving a large
+ * there are more than four objects per bucket, shrink once there are fewer
+ * than one per two buckets.  The work item, unbound because moving a large
  * table takes a while, does the rest.
  */
 static void irqbypass_account(long delta)
@@ -318,8 +333,8 @@ static void irqbypass_account(long delta)
 	this_cpu_sub(registered_delta, d);
 	nr = atomic_long_add_return(d, &registered);
 	bits = READ_ONCE(table_bits);
-	if ((nr > (2L << bits) && bits < IRQBYPASS_MAX_BITS) ||
-	    (nr < (1L << bits) / 8 && bits > IRQBYPASS_LOCK_BITS)) {
+	if ((nr > (4L << bits) && bits < IRQBYPASS_MAX_BITS) ||
+	    (nr < (1L << bits) / 2 && bits > IRQBYPASS_LOCK_BITS)) {
 		if (!READ_ONCE(resize_backoff) ||
 		    time_after_eq(jiffies, READ_ONCE(resize_retry)))
 			queue_work(system_unbound_wq, &resize_work);
@@ -341,7 +356,10 @@ static struct irqbypass_table *irqbypass_alloc_table(unsigned int bits)
 	struct irqbypass_table *t;
 	unsigned long i;
 
-	t = kmalloc(sizeof(*t), GFP_KERNEL);
+	/* The caller copes with a failure: no allocation warnings. */
+	if (should_fail(&fail_resize, sizeof(*t->buckets) << bits))
+		return NULL;
+	t = kmalloc(sizeof(*t), GFP_KERNEL | __GFP_NOWARN);
 	if (!t)
 		return NULL;
 	t->bits = bits;
@@ -459,10 +477,12 @@ static void irqbypass_resize_work(struct work_struct *work)
  * refused with -EDEADLK and one warning.
  * Return: 0 on success; -EINVAL if @producer or its token is NULL; -EBUSY if
  * a producer with this token, or @producer itself, is already registered;
- * -ENODEV if the manager is being unloaded; -EDEADLK if called from a
- * callback under the lock for this token; or the error with which a
- * connect callback failed.  On any error nothing is registered, and the
- * consumer, if any, stays registered and unconnected.
+ * -EDEADLK if called from a callback under the lock for this token; or the
+ * error with which a connect callback failed.  On any error nothing is
+ * registered, and the consumer, if any, stays registered and unconnected.
+ *
+ * No module reference is taken: the caller's use of this symbol already
+ * keeps the manager loaded for as long as the caller is.
  */
 int irq_bypass_register_producer(struct irq_bypass_producer *producer)
 {
@@ -476,13 +496,10 @@ int irq_bypass_register_producer(struct irq_bypass_producer *producer)
 		return -EINVAL;
 	}
 
-	if (!try_module_get(THIS_MODULE))
-		return -ENODEV;
-
 	s = irqbypass_lock(producer->token, &b, _RET_IP_);
 	if (!s) {
 		ret = -EDEADLK;
-		goto out_put;
+		goto out;
 	}
 
 	if (irqbypass_find_producer(s, b, producer->token)) {
@@ -509,8 +526,7 @@ int irq_bypass_register_producer(struct irq_bypass_producer *producer)
 
 out_unlock:
 	mutex_unlock(&s->lock);
-out_put:
-	module_put(THIS_MODULE);
+out:
 	trace_irqbypass_register_producer(producer, ret);
 	return ret;
 }
@@ -560,7 +576,6 @@ void irq_bypass_unregister_producer(struct irq_bypass_producer *producer)
 
 	irqbypass_account(-1);
 	trace_irqbypass_unregister_producer(producer, 0);
-	module_put(THIS_MODULE);
 }
 EXPORT_SYMBOL_GPL(irq_bypass_unregister_producer);
 
@@ -578,11 +593,10 @@ EXPORT_SYMBOL_GPL(irq_bypass_unregister_producer);
  * refused with -EDEADLK and one warning.
  * Return: 0 on success; -EINVAL if @consumer, its token, or one of its
  * required callbacks is NULL; -EBUSY if a consumer with this token, or
- * @consumer itself, is already registered; -ENODEV if the manager is being
- * unloaded; -EDEADLK if called from a callback under the lock for this
- * token; or the error with which a connect callback failed.  On any
- * error nothing is registered, and the producer, if any, stays registered
- * and unconnected.
+ * @consumer itself, is already registered; -EDEADLK if called from a
+ * callback under the lock for this token; or the error with which a
+ * connect callback failed.  On any error nothing is registered, and the
+ * producer, if any, stays registered and unconnected.
  */
 int irq_bypass_register_consumer(struct irq_bypass_consumer *consumer)
 {
@@ -597,13 +611,10 @@ int irq_bypass_register_consumer(struct irq_bypass_consumer *consumer)
 		return -EINVAL;
 	}
 
-	if (!try_module_get(THIS_MODULE))
-		return -ENODEV;
-
 	s = irqbypass_lock(consumer->token, &b, _RET_IP_);
 	if (!s) {
 		ret = -EDEADLK;
-		goto out_put;
+		goto out;
 	}
 
 	if (irqbypass_find_consumer(s, b, consumer->token)) {
@@ -630,8 +641,7 @@ int irq_bypass_register_consumer(struct irq_bypass_consumer *consumer)
 
 out_unlock:
 	mutex_unlock(&s->lock);
-out_put:
-	module_put(THIS_MODULE);
+out:
 	trace_irqbypass_register_consumer(consumer, ret);
 	return ret;
 }
@@ -679,7 +689,6 @@ void irq_bypass_unregister_consumer(struct irq_bypass_consumer *consumer)
 
 	irqbypass_account(-1);
 	trace_irqbypass_unregister_consumer(consumer, 0);
-	module_put(THIS_MODULE);
 }
 EXPORT_SYMBOL_GPL(irq_bypass_unregister_consumer);
 
@@ -722,6 +731,18 @@ VISIBLE_IF_KUNIT long irqbypass_kunit_registered(void)
 	return irqbypass_registered();
 }
 EXPORT_SYMBOL_IF_KUNIT(irqbypass_kunit_registered);
+
+VISIBLE_IF_KUNIT struct fault_attr *irqbypass_kunit_fail_resize(void)
+{
+	return &fail_resize;
+}
+EXPORT_SYMBOL_IF_KUNIT(irqbypass_kunit_fail_resize);
+
+VISIBLE_IF_KUNIT long irqbypass_kunit_resize_failures(void)
+{
+	return atomic_long_read(&stats.resize_failures);
+}
+EXPORT_SYMBOL_IF_KUNIT(irqbypass_kunit_resize_failures);
 #endif
 
 #ifdef CONFIG_DEBUG_FS
@@ -878,6 +899,8 @@ static void irqbypass_debugfs_init(void)
 			    &consumers_fops);
 	debugfs_create_file("stats", 0400, irqbypass_debugfs, NULL,
 			    &stats_fops);
+	fault_create_debugfs_attr("fail_resize", irqbypass_debugfs,
+				  &fail_resize);
 }
 
 static void irqbypass_debugfs_exit(void)

@@ -15,11 +15,15 @@
 #define IRQBYPASS_MAX_BITS	24
 
 #if IS_ENABLED(CONFIG_KUNIT)
+struct fault_attr;
+
 unsigned int irqbypass_kunit_table_bits(void);
 unsigned long irqbypass_kunit_bucket(const void *token, unsigned int bits);
 int irqbypass_kunit_resize(unsigned int bits);
 void irqbypass_kunit_flush(void);
 long irqbypass_kunit_registered(void);
+struct fault_attr *irqbypass_kunit_fail_resize(void);
+long irqbypass_kunit_resize_failures(void);
 #endif
 
 #endif /* IRQBYPASS_INTERNAL_H */

@@ -14,6 +14,7 @@
 #include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
+#include <linux/fault-inject.h>
 #include <linux/hardirq.h>
 #include <linux/irqbypass.h>
 #include <linux/jiffies.h>
@@ -832,9 +833,37 @@ static int pairs_mismatched(struct pairs *ps, int adds, int dels)
 	return bad;
 }
 
+#ifdef CONFIG_FAULT_INJECTION
+/* Fail every resize's table allocation (-1), the next @times, or none (0). */
+static void fail_resize_times(int times)
+{
+	atomic_set(&irqbypass_kunit_fail_resize()->times, times);
+}
+
+/*
+ * Set up the resize's fault attribute.  Its plain fields are read by every
+ * resize, so they are set only once none is queued; @times alone is atomic.
+ */
+static void fail_resize_set(unsigned long probability, int times)
+{
+	struct fault_attr *attr = irqbypass_kunit_fail_resize();
+
+	irqbypass_kunit_flush();
+	attr->probability = probability;
+	attr->interval = 1;
+	attr->verbose = 1;		/* one line, no stack: not a splat */
+	fail_resize_times(times);
+}
+#else
+static void fail_resize_times(int times) { }
+static void fail_resize_set(unsigned long probability, int times) { }
+#endif
+
 static void registry_test_exit(struct kunit *test)
 {
+	/* Nothing queued, and resizes no longer fail, even after an assert. */
 	irqbypass_kunit_flush();
+	fail_resize_set(0, 1);
 }
 
 /* ---- irqbypass_registry ---- */
@@ -914,7 +943,7 @@ static void table_grows_and_shrinks(struct kunit *test)
 	pairs_init(ps);
 	pairs_register(test, ps);
 	irqbypass_kunit_flush();
-	/* 20,000 objects need more than two per bucket of the smallest table. */
+	/* 20,000 objects at most four per bucket: 2^13 buckets. */
 	KUNIT_EXPECT_GE(test, irqbypass_kunit_table_bits(), 13U);
 	KUNIT_EXPECT_EQ(test, pairs_mismatched(ps, 1, 0), 0);
 
@@ -1118,12 +1147,72 @@ static void resize_while_registering(struct kunit *test)
 	churn_run(test, 256, threads, NULL, 1000, resize_round);
 }
 
+static void resize_fails_round(struct kunit *test, int round)
+{
+	KUNIT_EXPECT_EQ(test, irqbypass_kunit_resize(12 + round % 4), -ENOMEM);
+}
+
+/*
+ * Every table allocation fails while registrations run: nothing is lost or
+ * refused, the failures are counted, and the table grows once allocations
+ * succeed again.
+ */
+static void resize_allocation_fails(struct kunit *test)
+{
+	struct pairs *ps = pairs_alloc(test, 2000);
+	struct pairs *more = pairs_alloc(test, 64);
+	struct tprod extra;
+	long failures;
+	int i;
+
+	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
+		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+
+	KUNIT_ASSERT_EQ(test, irqbypass_kunit_resize(IRQBYPASS_LOCK_BITS), 0);
+	failures = irqbypass_kunit_resize_failures();
+	fail_resize_set(100, -1);
+
+	/* 4,000 objects want a bigger table: the resize work fails meanwhile. */
+	pairs_init(ps);
+	pairs_register(test, ps);
+	/* Threads churn while forced resizes fail. */
+	churn_run(test, 64, 4, NULL, 500, resize_fails_round);
+	irqbypass_kunit_flush();
+	KUNIT_EXPECT_EQ(test, irqbypass_kunit_table_bits(), IRQBYPASS_LOCK_BITS);
+	KUNIT_EXPECT_GT(test, irqbypass_kunit_resize_failures(), failures + 1);
+	KUNIT_EXPECT_EQ(test, pairs_mismatched(ps, 1, 0), 0);
+	for (i = 0; i < ps->n; i += 97) {
+		tprod_init(&extra, ps->token[i], 0, NULL);
+		KUNIT_EXPECT_EQ(test, irq_bypass_register_producer(&extra.p),
+				-EBUSY);
+	}
+
+	/* Memory is back: past the back-off, registrations grow the table. */
+	fail_resize_times(0);
+	pairs_init(more);
+	for (i = 0; i < 50; i++) {
+		if (irqbypass_kunit_table_bits() > IRQBYPASS_LOCK_BITS)
+			break;
+		msleep(100);
+		pairs_register(test, more);
+		pairs_unregister(more);
+		irqbypass_kunit_flush();
+	}
+	/* 4,000 objects at most four per bucket: 2^10 buckets. */
+	KUNIT_EXPECT_GE(test, irqbypass_kunit_table_bits(), 10U);
+	KUNIT_EXPECT_EQ(test, pairs_mismatched(ps, 1, 0), 0);
+
+	pairs_unregister(ps);
+	KUNIT_EXPECT_EQ(test, pairs_mismatched(ps, 1, 1), 0);
+}
+
 static struct kunit_case registry_cases[] = {
 	KUNIT_CASE(bucket_collisions),
 	KUNIT_CASE(resize_keeps_pairs),
 	KUNIT_CASE_SLOW(table_grows_and_shrinks),
 	KUNIT_CASE_SLOW(same_token_both_sides_race),
 	KUNIT_CASE_SLOW(resize_while_registering),
+	KUNIT_CASE_SLOW(resize_allocation_fails),
 	{}
 };
 
@@ -1156,9 +1245,19 @@ static void concurrent_churn(struct kunit *test)
 	churn_run(test, 64, threads, NULL, 1000, NULL);
 }
 
+/*
+ * Four threads on four tokens, so always on the same stripes, while the
+ * table is resized: under KCSAN, an access that escapes its lock races here.
+ */
+static void shared_stripes_while_resizing(struct kunit *test)
+{
+	churn_run(test, 4, 4, NULL, 1000, resize_round);
+}
+
 static struct kunit_case stress_cases[] = {
 	KUNIT_CASE_SLOW(many_pairs_each_own_partner),
 	KUNIT_CASE_SLOW(concurrent_churn),
+	KUNIT_CASE_SLOW(shared_stripes_while_resizing),
 	{}
 };
 

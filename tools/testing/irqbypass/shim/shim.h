@@ -237,6 +237,27 @@ void debugfs_remove_recursive(struct dentry *dentry);
 /* Show debugfs file @name into a malloc()ed string; NULL if none. */
 char *shim_debugfs_read(const char *name);
 
+/*
+ * Fault injection as without CONFIG_FAULT_INJECTION: never fails; the
+ * shim's own allocation failures (shim_fail_allocs) stand in for it.
+ */
+struct fault_attr {
+};
+
+#define DECLARE_FAULT_ATTR(name)	struct fault_attr name = { }
+
+static inline bool should_fail(struct fault_attr *attr, long size)
+{
+	return false;
+}
+
+static inline struct dentry *fault_create_debugfs_attr(const char *name,
+						       struct dentry *parent,
+						       struct fault_attr *attr)
+{
+	return NULL;
+}
+
 #include "shim_list.h"
 #include "shim_trace.h"
 
