@@ -129,7 +129,7 @@ show_stage() {
 	esac
 }
 pretty() {
-	local line sec='' buf='' started='' bound=''
+	local line sec='' buf='' started='' bound='' refs=''
 	while IFS= read -r line; do
 		if [ -z "$started" ]; then
 			[[ $line == "@@ kernel="* ]] || continue
@@ -174,9 +174,16 @@ pretty() {
 		"@@ nested-exit@"*)
 			note "QEMU's exit status: ${line#*=}$([ "${line#*=}" = 1 ] && echo " (the nested guest passed, through isa-debug-exit)")"
 			;;
-		"@@ refcnt@nested-before="*) ;;
+		"@@ refcnt@nested-before="*) refs=${line#*=} ;;
+		"@@ holders@"*) ;;
+		"@@ rmmod-in-use="*)
+			head1 "Before QEMU starts: kvm and vfio-pci hold the manager through its exports"
+			note "irqbypass module refcount: $refs, one for each module that uses it; registrations take none"
+			note "rmmod irqbypass: ${line#*=}"
+			;;
 		"@@ refcnt@"*)
-			note "irqbypass module refcount: ${line#*=}"
+			note "irqbypass module refcount: ${line#*=}$([ "${line#*=}" = "$refs" ] &&
+				echo " (unchanged)")"
 			;;
 		"@@ run-exit="* | "@@ taint="* | "@@ cmdline="* | "@@ nested-start@"*) ;;
 		"@@ "*) note "${line#@@ }" ;;

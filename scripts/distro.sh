@@ -516,3 +516,12 @@ expect() {
 		failures=$((failures + 1))
 	fi
 }
+
+# expect_module_refs STAGE: registrations take no reference on the
+# manager's module; its references at STAGE are those of the modules that
+# use its exports (its holders), the same as before anything registered.
+expect_module_refs() {
+	expect "module references at $1: as before, one per module using it" \
+		"$(fact "refcnt@$1") $(fact "holders@$1")" \
+		"$(fact refcnt@before) $(fact "refcnt@$1")"
+}

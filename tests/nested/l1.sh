@@ -78,6 +78,14 @@ if echo 'irq_bypass_*' >$TR/set_ftrace_filter 2>/dev/null; then
 fi
 /init hook nested-before
 
+# Nothing is registered yet, and registrations take no module reference;
+# still the manager must not go: kvm and vfio use its exports.
+if rmmod irqbypass 2>/dev/null; then
+	fact rmmod-in-use succeeded
+else
+	fact rmmod-in-use refused
+fi
+
 # vm_start NAME BDF IN OUT APPEND [QEMU-ARG...]: start QEMU with the device
 # BDF, its serial port on file descriptors IN (to it) and OUT (from it).
 vm_start() {

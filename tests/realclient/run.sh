@@ -18,16 +18,17 @@
 #   realclient/debian-6.12/...    the newest linux-image-6.12.*+deb12-amd64
 #   realclient/debian-5.10/...    Debian 11's (private archive, archive.sh)
 #   realclient/debian-6.12-deb13/...  Debian 13's 6.12 (the same)
+#   realclient/debian-6.12-deb13-rt/...  and its PREEMPT_RT flavour
 #   realclient/dkms-build         dkms.conf, against the installed headers
 #
-# Usage: realclient.sh [PATTERN...]   run the scenarios whose names contain
+# Usage: run.sh [PATTERN...]           run the scenarios whose names contain
 # one of the PATTERNs (all by default).  Logs: $CACHE/logs/.  With
 # REALCLIENT_KO=PATH (or "stock") the scenarios use that irqbypass.ko instead
 # of building ours, to show that the checks catch a wrong module.
 
 set -euo pipefail
 # shellcheck source=scripts/distro.sh
-source "$(dirname "${BASH_SOURCE[0]}")/distro.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/distro.sh"
 
 RC_LOGS=$CACHE/logs/realclient
 mkdir -p "$RC_LOGS"
@@ -118,8 +119,7 @@ assert_paired() {
 	expect "the consumer is KVM's" "$(section consumers@paired |
 		grep -c 'add_producer=kvm_arch_irq_bypass_add_producer \[kvm\]' ||
 		true)" 1
-	expect "module references while paired" "$(fact refcnt@paired)" \
-		"$(($(fact refcnt@before) + 2))"
+	expect_module_refs paired
 
 	expect "disconnect events" "$(events irqbypass_disconnect)" 1
 	expect "disconnect events at the first teardown" \
@@ -169,8 +169,7 @@ assert_producer_only() {
 		"1 $irq no"
 	expect "debugfs consumers while the irqfd exists" \
 		"$(section consumers@paired | lines)" 0
-	expect "module references with only the producer" \
-		"$(fact refcnt@paired)" "$(($(fact refcnt@before) + 1))"
+	expect_module_refs paired
 	expect "calls of irq_bypass_register_consumer" \
 		"$(calls irq_bypass_register_consumer)" 0
 	expect "KVM's irqfd shutdown called irq_bypass_unregister_consumer" \
@@ -280,6 +279,7 @@ main() {
 		"realclient/debian-6.12/unregister-never-registered-consumer 6.12 producer-only vfio kvm"
 		"realclient/debian-5.10/pair-teardown-kvm-first 5.10 paired vfio kvm"
 		"realclient/debian-6.12-deb13/unregister-never-registered-consumer 6.12-deb13 producer-only vfio kvm"
+		"realclient/debian-6.12-deb13-rt/unregister-never-registered-consumer 6.12-deb13-rt producer-only vfio kvm"
 	)
 	local s name p want
 

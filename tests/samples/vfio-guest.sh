@@ -1,13 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# samples-vfio-guest.sh: the sample consumer paired with a real producer,
+# tests/samples/vfio-guest.sh: the sample consumer paired with a real producer,
 # vfio-pci, inside Debian's 6.12 kernel under QEMU, where KVM registers no
 # consumer of its own (the emulated IOMMU cannot post interrupts).
-# scripts/samples.sh puts this script and irqbypass_sample_consumer.ko into
+# tests/samples/run.sh puts this script and irqbypass_sample_consumer.ko into
 # /samples of the initramfs that scripts/distro.sh builds (with kvm-amd,
 # vfio-pci and our irqbypass.ko), and tools/init runs it with
-# ib_scenario=run ib_run=/samples/samples-vfio-guest.sh.
+# ib_scenario=run ib_run=/samples/vfio-guest.sh.
 #
 # It binds edu to vfio-pci and runs tools/vfio-kvm-pair, which enables the
 # device's MSI through VFIO with an eventfd as trigger (vfio-pci registers a
@@ -24,12 +24,12 @@
 #
 # and unloads the sample consumer.  Every stage is dumped with "/init hook
 # STAGE" (trace events, the manager's debugfs, /proc/interrupts) plus the
-# sample's state as "sample@STAGE"; scripts/samples.sh asserts on it all.
+# sample's state as "sample@STAGE"; tests/samples/run.sh asserts on it all.
 # Busybox ash, no bashisms.
 
 C=/sys/kernel/debug/irqbypass_sample_consumer
 T=/sys/kernel/tracing
-SELF=/samples/samples-vfio-guest.sh
+SELF=/samples/vfio-guest.sh
 ERR=/tmp/samples-vfio.err
 
 fact() {
@@ -52,7 +52,7 @@ put() {
 	fi
 }
 
-# --- as vfio-kvm-pair's hook: "samples-vfio-guest.sh hook STAGE" ---
+# --- as vfio-kvm-pair's hook: "vfio-guest.sh hook STAGE" ---
 
 if [ "${1:-}" = hook ]; then
 	stage=$2

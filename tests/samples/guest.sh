@@ -1,11 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# samples-guest.sh: the sample producer and consumer, paired with each other
-# inside a Debian kernel under QEMU.  scripts/samples.sh puts this script,
+# tests/samples/guest.sh: the sample producer and consumer, paired with each other
+# inside a Debian kernel under QEMU.  tests/samples/run.sh puts this script,
 # the two sample modules (in /samples) and with-eventfd (in /bin) into the
 # initramfs that scripts/distro.sh builds, and tools/init runs it
-# (ib_scenario=run ib_run=/samples/samples-guest.sh) once the manager is
+# (ib_scenario=run ib_run=/samples/guest.sh) once the manager is
 # loaded, ours or the distro's.
 #
 # Every assertion prints "SAMPLES: PASS NAME" or "SAMPLES: FAIL NAME: WHY";
