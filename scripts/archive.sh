@@ -100,8 +100,9 @@ archive_chroot() {
 }
 
 # archive_in_chroot ROOT CMD...: run CMD in ROOT with $CACHE mounted at the
-# same path (builds there see the same paths as on the host), in a mount
-# namespace of its own, so that nothing stays mounted.
+# same path (builds there see the same paths as on the host), and /proc and
+# /dev (for apt and dpkg), in a mount namespace of its own, so that nothing
+# stays mounted.
 archive_in_chroot() {
 	local root=$1
 	shift
@@ -110,6 +111,8 @@ archive_in_chroot() {
 		root=$1
 		shift
 		mount --bind "$CACHE" "$root$CACHE"
+		mount -t proc proc "$root/proc"
+		mount --rbind /dev "$root/dev"
 		exec chroot "$root" /usr/bin/env -i PATH=/usr/bin:/bin \
 			LANG=C.UTF-8 "$@"' archive "$root" "$@"
 }

@@ -5,20 +5,42 @@
 # outcomes in $RESULTS; the last line printed is "N passed, N failed" over
 # all of them, KUnit cases included, and the exit status is non-zero if
 # anything failed.
+#
+# CHECK_ONLY=REGEX runs only the steps whose name matches (grep -E), for
+# a quick look at one part; the full list is what counts.
 
 . "$(dirname "$0")/lib.sh"
 
 RESULTS=$CACHE/results.$$
 export RESULTS
 : >"$RESULTS"
-trap 'rm -f "$RESULTS"' EXIT
 start=$SECONDS
+
+selected() { [ -z "${CHECK_ONLY:-}" ] || grep -qE -- "$CHECK_ONLY" <<<"$1"; }
+
+# The installed-system test's images are mostly downloads and unpacking,
+# minutes of them: make them while the kernels build.  What installed.sh
+# needs is installed first, so that apt has one user at a time; the test
+# itself waits for an image still being made.
+INSTALLED_STEP="installed Debian systems: apt install, boot, remove"
+images=
+if selected "$INSTALLED_STEP"; then
+	bash "$REPO/scripts/installed.sh" --needs
+	mkdir -p "$CACHE/logs"
+	bash "$REPO/scripts/installed.sh" --images \
+		>"$CACHE/logs/installed-images.log" 2>&1 &
+	images=$!
+fi
+# Under set -e a failing command in the EXIT trap replaces the script's
+# exit status, and the image job has usually ended long before: || true.
+trap 'rm -f "$RESULTS"; [ -z "$images" ] || kill "$images" 2>/dev/null || true' EXIT
 
 # step NAME SCRIPT [ARGS...]: a script that dies before recording anything
 # still counts as a failure.
 step() {
 	local name=$1 before
 	shift
+	selected "$name" || return 0
 	log "$name"
 	before=$(wc -l <"$RESULTS")
 	if ! bash "$REPO/scripts/$1" "${@:2}"; then
@@ -31,17 +53,18 @@ step() {
 
 step "modversions CRCs" crc.sh
 step "Debian 11 and 13 kernels, and 6.17+ refused" kernels.sh
-step "KUnit, plain config with the in-tree callers" kunit.sh plain \
-	.kunitconfig callers.kunitconfig
+step "KUnit, plain config with the in-tree callers, KCSAN, fault injection" \
+	kunit.sh plain .kunitconfig callers.kunitconfig kcsan.kunitconfig
 step "static checks" static.sh
 step "userspace: fuzzer, TSan, mutants" userspace.sh
 step "KUnit, debug config" kunit.sh debug .kunitconfig debug.kunitconfig
 ARCH=arm64 step "KUnit, arm64" kunit.sh arm64 .kunitconfig arm64.kunitconfig
-step "real clients on Debian kernels" realclient.sh
+step "real clients on Debian kernels" ../tests/realclient/run.sh
 step "Debian's QEMU, nested, on Debian kernels" ../tests/nested/run.sh
-step "sample producer and consumer" samples.sh
+step "sample producer and consumer" ../tests/samples/run.sh
 step "documentation" docs.sh
 step "Debian package, lintian" deb.sh
+step "$INSTALLED_STEP" installed.sh
 step "benchmark smoke run" bench.sh --smoke
 
 passed=$(grep -c '^PASS' "$RESULTS" || true)

@@ -52,7 +52,24 @@ outoftree() {
 	! grep -E 'warning:|error:' <<<"$out"
 }
 
+# The bench's kernel modules (bench/Kbuild), the same way: the benchmark
+# module and the two peers that stand in for irqbypass.ko.
+bench() {
+	local kdir dir m out=
+	kdir=$(debian_headers linux-headers-amd64)
+	for m in irqbypass_bench irqbypass_xa irqbypass_floor; do
+		dir=$CACHE/build/static-bench/$m
+		mkdir -p "$dir"
+		cp -u "$REPO/bench/Kbuild" "$REPO/bench/$m.c" "$dir/"
+		[ "$m" = irqbypass_bench ] && m=
+		out+=$(make -C "$kdir" M="$dir" BENCH_MANAGER="$m" C=2 W=1 2>&1)
+	done
+	echo "$out"
+	! grep -E 'warning:|error:' <<<"$out"
+}
+
 check checkpatch-strict checkpatch
 check kernel-doc-Wall kerneldoc
 check sparse-W1-kunit-tree inkernel
 check sparse-W1-debian-6.1 outoftree
+check sparse-W1-bench-6.1 bench
