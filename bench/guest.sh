@@ -7,13 +7,19 @@
 #
 # Settings, from the kernel command line:
 #   bench_vms, bench_per_vm, bench_parts   irqfd_bench's -v, -n and -p
+#   bench_big_vms, bench_big_per_vm   a second, larger irqfd_bench run
+#                    (-p 10), its lines prefixed "big "; none if unset
 #   bench_threads    the thread counts of the contention benchmark
 #   bench_ms         how long each contention run lasts, in milliseconds
 #   bench_sleeps     how long its callbacks sleep, in microseconds (a list)
 #   bench_sizes      the populations of the microbenchmark, in pairs
 #   bench_max        the largest of them
 #   bench_batches, bench_batch_ms   the bench module's batches, batch_ms
-#   bench_skip       parts to leave out, a list of irqfd, contend, micro
+#   bench_hol_ms     how long the head-of-line benchmark lasts, in ms
+#   bench_skip       parts to leave out, a list of irqfd, contend, hol,
+#                    micro
+#   bench_pairing    0 with the do-nothing floor manager, which connects
+#                    nothing (the bench module then counts no callbacks)
 
 D=/sys/kernel/debug/irqbypass_bench
 S=/sys/kernel/debug/irqbypass/stats
@@ -35,6 +41,7 @@ settle() {
 	[ -r $S ] || return 0
 	last=
 	i=0
+	# Resizes are due at the thresholds of irqbypass_account().
 	while [ $i -lt 900 ]; do
 		cur=$(awk '$1 == "producers" { p = $2 }
 			$1 == "consumers" { c = $2 }
@@ -42,7 +49,7 @@ settle() {
 			$1 == "buckets" { b = $2 }
 			END {
 				n = p + c
-				if ((n > 2 * b && b < 16777216) || (n < b / 8 && b > 256))
+				if ((n > 4 * b && b < 16777216) || (n < b / 2 && b > 256))
 					print "due"
 				else
 					print r "/" b
@@ -80,25 +87,36 @@ skip() {
 	return 1
 }
 
+# irqfd PREFIX ARG...: one irqfd_bench run, its lines prefixed.
+irqfd() {
+	pre=$1
+	shift
+	/bench/irqfd_bench "$@" >/tmp/irqfd.out 2>&1
+	rc=$?
+	while read -r line; do
+		say "$pre$line"
+	done </tmp/irqfd.out
+	[ $rc -eq 0 ] || say "error irqfd_bench $* exited $rc"
+	stats "${pre}irqfd"
+	settle
+}
+
 # 3. The real client: KVM irqfds.
 if skip irqfd; then
 	:
 elif [ -e /dev/kvm ]; then
-	/bench/irqfd_bench -v "${bench_vms:-100}" -n "${bench_per_vm:-200}" \
-		-p "${bench_parts:-10}" >/tmp/irqfd.out 2>&1
-	rc=$?
-	while read -r line; do
-		say "$line"
-	done </tmp/irqfd.out
-	[ $rc -eq 0 ] || say "error irqfd_bench exited $rc"
-	stats irqfd
+	irqfd "" -v "${bench_vms:-100}" -n "${bench_per_vm:-200}" \
+		-p "${bench_parts:-10}"
+	[ -n "${bench_big_vms:-}" ] &&
+		irqfd "big " -v "$bench_big_vms" -n "${bench_big_per_vm:-200}" -p 10
 else
 	say "error no /dev/kvm"
 fi
 settle
 
 if ! insmod /bench/irqbypass_bench.ko max_pairs="${bench_max:-100000}" \
-	batches="${bench_batches:-7}" batch_ms="${bench_batch_ms:-20}"; then
+	batches="${bench_batches:-7}" batch_ms="${bench_batch_ms:-20}" \
+	pairing="${bench_pairing:-1}"; then
 	say "error insmod irqbypass_bench.ko"
 	exit 1
 fi
@@ -113,13 +131,28 @@ for us in $(echo "${bench_sleeps:-50}" | tr , ' '); do
 done
 settle
 
-# 1. The microbenchmark, growing the population.
+# 2b. Head-of-line blocking: unrelated calls while another pair's connect
+# sleeps 10 ms, over and over.
+skip hol || run hol "${bench_hol_ms:-2000}"
+
+# What the kernel has allocated from slab, vmalloc and percpu, in kB,
+# with the per-CPU counters folded in first.
+mem_kb() {
+	echo 1 >/proc/sys/vm/stat_refresh 2>/dev/null
+	awk '/^(Slab|VmallocUsed|Percpu):/ { s += $2 } END { print s }' /proc/meminfo
+}
+
+# 1. The microbenchmark, growing the population; and the memory the
+# manager holds for the N pairs, against the empty registry.
 skip micro && bench_sizes=none
+sleep 1
+mem0=$(mem_kb)
 for n in $(echo "${bench_sizes:-1,16,100,1000,10000,100000}" | tr , ' '); do
 	[ "$n" = none ] && break
 	run fill "$n"
 	settle
 	stats "fill-$n"
+	say "mem pairs=$n kb=$(($(mem_kb) - mem0))"
 	run measure
 done
 run clear

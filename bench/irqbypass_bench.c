@@ -16,6 +16,11 @@
  *                 T kthreads cycle pairs of their own for MS milliseconds
  *                 with connect and disconnect callbacks that sleep US
  *                 microseconds (sleep_us by default), as real ones do
+ *   hol MS        head-of-line blocking: for MS milliseconds, a kthread
+ *                 cycles one pair whose connect callback sleeps 10 ms,
+ *                 while this thread cycles unrelated pairs with empty
+ *                 callbacks, one cycle every 100 us or so, and times
+ *                 each call: their median, 99th percentile and slowest
  *   clear         unregister every pair that fill registered
  *
  * A cycle is four operations, each one call into the manager: register a
@@ -57,6 +62,8 @@ MODULE_DESCRIPTION("Benchmark of the IRQ bypass manager");
 #define BENCH_MAX_BATCHES	31
 #define BENCH_MAX_THREADS	64
 #define BENCH_OPS_PER_CYCLE	4
+#define BENCH_HOL_SLEEP_MS	10
+#define BENCH_HOL_SAMPLES	262144
 
 static unsigned long max_pairs = 100000;
 module_param(max_pairs, ulong, 0444);
@@ -81,6 +88,10 @@ MODULE_PARM_DESC(max_cycles, "Largest number of cycles in a batch");
 static unsigned int sleep_us = 50;
 module_param(sleep_us, uint, 0644);
 MODULE_PARM_DESC(sleep_us, "How long contend's connect and disconnect callbacks sleep");
+
+static bool pairing = true;
+module_param(pairing, bool, 0444);
+MODULE_PARM_DESC(pairing, "Whether the manager connects pairs (N for the do-nothing floor)");
 
 /**
  * struct bench_pair - a producer and a consumer that share a token
@@ -139,6 +150,21 @@ static void bench_del_producer_sleepy(struct irq_bypass_consumer *cons,
 				      struct irq_bypass_producer *prod)
 {
 	usleep_range(contend_sleep_us, contend_sleep_us + contend_sleep_us / 5);
+	atomic_long_inc(&nr_sleepy_disconnects);
+}
+
+/* The slow pair of hol: a connect as slow as a slow IRTE update. */
+static int bench_add_producer_slow(struct irq_bypass_consumer *cons,
+				   struct irq_bypass_producer *prod)
+{
+	msleep(BENCH_HOL_SLEEP_MS);
+	atomic_long_inc(&nr_sleepy_connects);
+	return 0;
+}
+
+static void bench_del_producer_slow(struct irq_bypass_consumer *cons,
+				    struct irq_bypass_producer *prod)
+{
 	atomic_long_inc(&nr_sleepy_disconnects);
 }
 
@@ -316,7 +342,7 @@ static int bench_measure(void)
 			goto out;
 		}
 	}
-	if (failed || nr_connects != nr_disconnects || !nr_connects) {
+	if (failed || nr_connects != nr_disconnects || !nr_connects != !pairing) {
 		scnprintf(result, sizeof(result),
 			  "error measure failed=%u connects=%lu disconnects=%lu",
 			  failed, nr_connects, nr_disconnects);
@@ -489,8 +515,9 @@ static int bench_contend(unsigned int threads, unsigned int ms,
 		total += w[i].cycles;
 		end = max(end, w[i].end);
 	}
-	if (!ret && (atomic_long_read(&nr_sleepy_connects) != total ||
-		     atomic_long_read(&nr_sleepy_disconnects) != total))
+	if (!ret && pairing &&
+	    (atomic_long_read(&nr_sleepy_connects) != total ||
+	     atomic_long_read(&nr_sleepy_disconnects) != total))
 		ret = -EIO;
 	if (!ret && end > start)
 		scnprintf(result, sizeof(result),
@@ -498,6 +525,104 @@ static int bench_contend(unsigned int threads, unsigned int ms,
 			  threads, ms, us, total, end - start,
 			  div64_u64((u64)total * NSEC_PER_SEC, end - start));
 	kfree(w);
+	return ret;
+}
+
+/* Record the time since @t0 into @lat[*@n], while there is room. */
+static void bench_lat(u64 *lat, unsigned long *n, u64 t0)
+{
+	if (*n < BENCH_HOL_SAMPLES)
+		lat[(*n)++] = ktime_get_ns() - t0;
+}
+
+/* The timed cycle of hol: as bench_cycle(), each call timed. */
+static unsigned int bench_timed_cycle(struct bench_pair *p, u64 *lat,
+				      unsigned long *n)
+{
+	u64 t0 = ktime_get_ns();
+	int ret;
+
+	ret = irq_bypass_register_consumer(&p->cons);
+	bench_lat(lat, n, t0);
+	if (ret)
+		return 1;
+	t0 = ktime_get_ns();
+	ret = irq_bypass_register_producer(&p->prod);
+	bench_lat(lat, n, t0);
+	if (!ret) {
+		t0 = ktime_get_ns();
+		irq_bypass_unregister_producer(&p->prod);
+		bench_lat(lat, n, t0);
+	}
+	t0 = ktime_get_ns();
+	irq_bypass_unregister_consumer(&p->cons);
+	bench_lat(lat, n, t0);
+	return ret ? 1 : 0;
+}
+
+static int bench_hol(unsigned int ms)
+{
+	static struct bench_pair slow;
+	struct bench_worker w = { .pool = &slow, .nr = 1 };
+	unsigned long n = 0, cycles = 0;
+	unsigned int i = 0;
+	u64 *lat, deadline;
+	int ret = 0;
+
+	if (!ms || nr_spare < 2)
+		return -EINVAL;
+	lat = kvmalloc_array(BENCH_HOL_SAMPLES, sizeof(*lat), GFP_KERNEL);
+	if (!lat)
+		return -ENOMEM;
+	bench_init_pair(&slow, -1, false);
+	slow.cons.add_producer = bench_add_producer_slow;
+	slow.cons.del_producer = bench_del_producer_slow;
+	for (i = 0; i < nr_spare; i++)
+		bench_init_pair(&spares[i], i, false);
+	atomic_long_set(&nr_sleepy_connects, 0);
+	atomic_long_set(&nr_sleepy_disconnects, 0);
+
+	w.task = kthread_create(bench_worker_fn, &w, "irqbypass_bench/hol");
+	if (IS_ERR(w.task)) {
+		ret = PTR_ERR(w.task);
+		goto out;
+	}
+	deadline = ktime_get_ns() + (u64)ms * NSEC_PER_MSEC;
+	w.deadline = deadline;
+	wake_up_process(w.task);
+	i = 0;
+	while (ktime_get_ns() < deadline && n < BENCH_HOL_SAMPLES) {
+		if (bench_timed_cycle(&spares[i], lat, &n)) {
+			ret = -EIO;
+			break;
+		}
+		cycles++;
+		if (++i == nr_spare)
+			i = 0;
+		/*
+		 * Paced, so that the calls sample time evenly: back to back,
+		 * one call would wait out a stall and a thousand would not.
+		 */
+		usleep_range(100, 150);
+	}
+	while (!READ_ONCE(w.end))
+		usleep_range(1000, 2000);
+	kthread_stop(w.task);
+	if (!ret && w.err)
+		ret = w.err;
+	if (!ret && pairing &&
+	    (atomic_long_read(&nr_sleepy_connects) != w.cycles ||
+	     atomic_long_read(&nr_sleepy_disconnects) != w.cycles))
+		ret = -EIO;
+	if (ret || !n)
+		goto out;
+	sort(lat, n, sizeof(*lat), bench_cmp_u64, NULL);
+	scnprintf(result, sizeof(result),
+		  "hol ms=%u slow_cycles=%lu cycles=%lu calls=%lu med_ns=%llu p99_ns=%llu max_ns=%llu",
+		  ms, w.cycles, cycles, n, lat[n / 2], lat[n - n / 100 - 1],
+		  lat[n - 1]);
+out:
+	kvfree(lat);
 	return ret;
 }
 
@@ -516,6 +641,8 @@ static int bench_command(char *cmd)
 		return bench_contend(t, ms, sleep_us);
 	if (args == 3)
 		return bench_contend(t, ms, us);
+	if (sscanf(cmd, "hol %u", &ms) == 1)
+		return bench_hol(ms);
 	if (!strcmp(cmd, "clear")) {
 		bench_clear();
 		return 0;
