@@ -157,7 +157,7 @@ bench_wait_quiet() {
 
 # The console of a boot, as distro_boot's DISTRO_CONSOLE: QEMU's TCG now and
 # then hangs early in the boot, silently, so if /init has not spoken within
-# BENCH_BOOT_WAIT seconds (120), kill that QEMU and leave $BENCH/hung.
+# BENCH_BOOT_WAIT seconds (120), kill that QEMU; distro_boot boots it again.
 bench_watch() {
 	local line pid rc
 	while :; do
@@ -172,7 +172,7 @@ bench_watch() {
 		esac
 	done
 	[ "$rc" -gt 128 ] || return 0
-	touch "$BENCH/hung"
+	log "the boot hung early: killing it"
 	for pid in $(pgrep -f -- "-initrd $BENCH_INITRD "); do
 		kill "$pid" 2>/dev/null || true
 	done
@@ -182,9 +182,9 @@ bench_watch() {
 # bench_boot WHICH SIZES MAX ARG...: one boot with the irqbypass.ko of
 # run WHICH (one of RUNS); the console goes to $BENCH/WHICH.log and the
 # results, without their "@@bench " prefix, to $BENCH/WHICH.res.  A boot
-# that hangs early is tried once more.
+# that hangs early or freezes is booted once more (distro_boot).
 bench_boot() {
-	local which=$1 sizes=$2 max=$3 ko=${KO[$1]} logf try start
+	local which=$1 sizes=$2 max=$3 ko=${KO[$1]} logf start
 	shift 3
 	# The floor calls no callbacks: nothing to contend on.
 	[ "$which" = floor ] && set -- "$@" bench_pairing=0 bench_skip=contend,hol
@@ -197,21 +197,13 @@ bench_boot() {
 	# distro_boot's -smp and -m are for the demo; later ones override.
 	DISTRO_QEMU_EXTRA=(-smp 4 -m "$BENCH_MEM")
 	DISTRO_CONSOLE=bench_watch
-	for try in 1 2; do
-		[ "$mode" = full ] && bench_wait_quiet
-		start=$SECONDS
-		loads+="$which boot: $(cut -d' ' -f1-3 /proc/loadavg) before, "
-		rm -f "$BENCH/hung"
-		if ! distro_boot "$BENCH_INITRD" "$logf" ib_scenario=run \
-			ib_run=/bench/guest.sh bench_sizes="$sizes" \
-			bench_max="$max" "$@" ${BENCH_KARGS:+"$BENCH_KARGS"} &&
-		   [ ! -e "$BENCH/hung" ]; then
-			die "the $which run failed or timed out; see $logf"
-		fi
-		[ -e "$BENCH/hung" ] || break
-		log "the $which boot hung early (try $try); see $logf"
-		[ "$try" -eq 1 ] || die "the $which boot hung twice"
-	done
+	[ "$mode" = full ] && bench_wait_quiet
+	start=$SECONDS
+	loads+="$which boot: $(cut -d' ' -f1-3 /proc/loadavg) before, "
+	distro_boot "$BENCH_INITRD" "$logf" ib_scenario=run \
+		ib_run=/bench/guest.sh bench_sizes="$sizes" \
+		bench_max="$max" "$@" ${BENCH_KARGS:+"$BENCH_KARGS"} ||
+		die "the $which run failed or timed out; see $logf"
 	log "the $which run took $((SECONDS - start)) s"
 	loads+="$(cut -d' ' -f1-3 /proc/loadavg) after; "
 	sed -n 's/^@@bench //p' "$logf" >"$BENCH/$which.res"

@@ -40,7 +40,15 @@
 #                             (carriage returns and terminal escapes
 #                             removed) and, if DISTRO_CONSOLE is a command,
 #                             through it to stdout.  Returns non-zero on
-#                             timeout or if QEMU failed.
+#                             timeout or if QEMU failed.  A guest that did
+#                             not print its last line (=== DONE) and whose
+#                             kernel reported no bug of its own is booted
+#                             once more (DISTRO_RETRY=0: never); the first
+#                             console stays as LOG.first, and the boot is
+#                             listed in $RETRIED_BOOTS.  The guest sees
+#                             the try as ib_try=N.
+#   distro_kernel_bug LOG     whether the console shows a report of the
+#                             kernel's own, not one of TCG's faults.
 #   distro_section LOG NAME, distro_fact LOG KEY, distro_traces LOG,
 #   distro_bad_lines LOG      read what the guest printed.
 #
@@ -57,6 +65,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/archive.sh"
 
 DISTRO_DIR=$CACHE/distro
 DISTRO_TIMEOUT=${DISTRO_TIMEOUT:-240}
+DISTRO_RETRY=${DISTRO_RETRY:-1}
 DISTRO_CONSOLE=${DISTRO_CONSOLE:-}
 DISTRO_EXTRA=()
 DISTRO_MACHINE=q35,kernel-irqchip=split
@@ -418,6 +427,33 @@ distro_initramfs() {
 DISTRO_CLEAN='s/\r//g; s/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1b[a-zA-Z]//g'
 
 distro_boot() {
+	local initrd=$1 logf=$2 try=1 rc
+	shift 2
+	while :; do
+		rc=0
+		distro_boot_once "$initrd" "$logf" "ib_try=$try" "$@" || rc=$?
+		grep -q '^=== DONE$' "$logf" 2>/dev/null && break
+		[ "$try" -le "$DISTRO_RETRY" ] || break
+		if distro_kernel_bug "$logf"; then
+			log "the guest did not finish and its kernel reported a bug: not booted again"
+			break
+		fi
+		# Under TCG a whole guest sometimes freezes (no RCU stall, no
+		# hung task, nothing on the console), or runs a stale
+		# translation; hardware does neither.  A deadlock of ours
+		# freezes the second boot too.
+		log "the guest did not finish (QEMU status $rc) and its kernel reported no bug: booting it once more; first console: $logf.first"
+		mv "$logf" "$logf.first"
+		mkdir -p "${RETRIED_BOOTS%/*}"
+		echo "$logf: try $try did not finish (QEMU status $rc); its console: $logf.first" \
+			>>"$RETRIED_BOOTS"
+		try=$((try + 1))
+	done
+	return "$rc"
+}
+
+# distro_boot_once INITRD LOG [KERNEL-ARG...]: one boot, as distro_boot.
+distro_boot_once() {
 	local initrd=$1 logf=$2 rc=0
 	shift 2
 	# no_timer_check: under TCG on a loaded host the IO-APIC timer check
@@ -479,12 +515,31 @@ distro_traces() {
 }
 
 # What a kernel prints when something went wrong: warnings, BUGs, oopses,
-# lockdep and sanitizer reports, stack dumps.
-DISTRO_BAD_PATTERNS='WARNING:|BUG:|kernel BUG at|Oops|Call Trace|RIP: |general protection|possible recursive locking|circular locking|inconsistent lock state|lock held when returning|UBSAN:|KASAN:|KFENCE:|refcount_t:|list_add corruption|list_del corruption|blocked for more than|Unable to handle|Kernel panic|detected stall'
+# lockdep and sanitizer reports, stack dumps.  First its reports of a bug,
+# which no boot is tried again for; then also a task or RCU stalled, which
+# a frozen TCG guest can show too.
+DISTRO_CRASH_PATTERNS='WARNING:|BUG:|kernel BUG at|Oops|Call Trace|RIP: |general protection|possible recursive locking|circular locking|inconsistent lock state|lock held when returning|UBSAN:|KASAN:|KFENCE:|refcount_t:|list_add corruption|list_del corruption|Unable to handle|Kernel panic'
+DISTRO_BAD_PATTERNS="$DISTRO_CRASH_PATTERNS|blocked for more than|detected stall"
 
 # distro_bad_lines LOG: the console lines that match DISTRO_BAD_PATTERNS.
 distro_bad_lines() {
 	grep -E "$DISTRO_BAD_PATTERNS" "$1" || true
+}
+
+# distro_kernel_bug LOG: true if the console shows a report of the kernel's
+# own (DISTRO_CRASH_PATTERNS).  One exception, a fault of TCG's: an
+# "Oops: int3" whose Code: line has no int3 (<cc>) at the trapping byte.
+# text_poke_bp() puts an int3 there while it patches a jump label or a
+# static call; a CPU that traps on a byte that is no int3 ran a stale
+# translation, which hardware never does.  From such a report on, the
+# console is TCG's; before it, every report counts.
+distro_kernel_bug() {
+	awk -v bad="$DISTRO_CRASH_PATTERNS" '
+		!int3 && /Oops: int3/ { int3 = 1; next }
+		int3 && /Code: / { tcg = $0 !~ /<cc>/; exit }
+		int3 { next }
+		$0 ~ bad { found = 1; exit }
+		END { exit !(found || (int3 && !tcg)) }' "$1"
 }
 
 # ---- assertions on a scenario's console, shared by the check scripts ----

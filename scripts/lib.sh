@@ -17,6 +17,10 @@ export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
 # KUnit runs add one line per case.
 RESULTS=${RESULTS:-$CACHE/results}
 export RESULTS
+# The guests that were booted a second time (scripts/distro.sh), one line
+# each; make check lists them before its last line.
+RETRIED_BOOTS=${RETRIED_BOOTS:-$CACHE/logs/retried-boots}
+export RETRIED_BOOTS
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
