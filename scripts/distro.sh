@@ -46,7 +46,8 @@
 #                             once more (DISTRO_RETRY=0: never); the first
 #                             console stays as LOG.first, and the boot is
 #                             listed in $RETRIED_BOOTS.  The guest sees
-#                             the try as ib_try=N.
+#                             the try as ib_try=N.  DISTRO_RETRY_PREPARE is
+#                             run before the second try.
 #   distro_kernel_bug LOG     whether the console shows a report of the
 #                             kernel's own, not one of TCG's faults.
 #   distro_section LOG NAME, distro_fact LOG KEY, distro_traces LOG,
@@ -66,6 +67,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/archive.sh"
 DISTRO_DIR=$CACHE/distro
 DISTRO_TIMEOUT=${DISTRO_TIMEOUT:-240}
 DISTRO_RETRY=${DISTRO_RETRY:-1}
+# A command run before a boot is tried again, for a guest whose first try
+# may have changed what it boots from.
+DISTRO_RETRY_PREPARE=:
 DISTRO_CONSOLE=${DISTRO_CONSOLE:-}
 DISTRO_EXTRA=()
 DISTRO_MACHINE=q35,kernel-irqchip=split
@@ -444,6 +448,7 @@ distro_boot() {
 		# freezes the second boot too.
 		log "the guest did not finish (QEMU status $rc) and its kernel reported no bug: booting it once more; first console: $logf.first"
 		mv "$logf" "$logf.first"
+		$DISTRO_RETRY_PREPARE
 		mkdir -p "${RETRIED_BOOTS%/*}"
 		echo "$logf: try $try did not finish (QEMU status $rc); its console: $logf.first" \
 			>>"$RETRIED_BOOTS"

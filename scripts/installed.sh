@@ -204,6 +204,11 @@ install() {
 	echo "disk: $boot/disk.img"
 }
 
+# distro_boot's DISTRO_RETRY_PREPARE for boot: the disk as it was.
+restore_disk() {
+	cp --sparse=always "$DISK.before" "$DISK"
+}
+
 # boot NAME PHASE: boot image NAME's disk on its kernel and initramfs;
 # the console in $LOG.
 boot() {
@@ -213,8 +218,14 @@ boot() {
 	DISTRO_VMLINUZ=$boot/vmlinuz-$DISTRO_KVER
 	DISTRO_QEMU_EXTRA=(-drive "file=$boot/disk.img,format=raw,if=virtio")
 	LOG=$IN_LOGS/$1-$2.console
+	# A boot that froze is tried again on the disk as it was before it,
+	# not on one that its first try half changed (apt-get remove).
+	DISK=$boot/disk.img
+	cp --sparse=always "$DISK" "$DISK.before"
+	DISTRO_RETRY_PREPARE=restore_disk
 	distro_boot "$boot/initrd.img-$DISTRO_KVER" "$LOG" root=/dev/vda rw \
 		fsck.mode=skip || echo "  QEMU failed or timed out (see $LOG)"
+	rm -f "$DISK.before"
 	echo "$1, $2: $DISTRO_KVER, console: $LOG"
 }
 
