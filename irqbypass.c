@@ -153,6 +153,7 @@ static struct {
 	atomic_long_t connect_errno[IRQBYPASS_NR_ERRNO];
 	atomic_long_t resizes;
 	atomic_long_t resize_failures;
+	atomic_long_t table_bytes;	/* allocated tables, not the boot one */
 } stats;
 
 static u32 irqbypass_hash(const void *token)
@@ -351,6 +352,17 @@ static long irqbypass_registered(void)
 	return nr;
 }
 
+/*
+ * What a table of 2^@bits buckets takes: its header and its bucket array.
+ * The array is a power of two of at least a page, which kmalloc() and
+ * vmalloc() give exactly, so this is the memory the table holds.
+ */
+static size_t irqbypass_table_bytes(unsigned int bits)
+{
+	return sizeof(struct irqbypass_table) +
+	       (sizeof(struct irqbypass_bucket) << bits);
+}
+
 static struct irqbypass_table *irqbypass_alloc_table(unsigned int bits)
 {
 	struct irqbypass_table *t;
@@ -373,6 +385,7 @@ static struct irqbypass_table *irqbypass_alloc_table(unsigned int bits)
 		INIT_LIST_HEAD(&t->buckets[i].producers);
 		INIT_LIST_HEAD(&t->buckets[i].consumers);
 	}
+	atomic_long_add(irqbypass_table_bytes(bits), &stats.table_bytes);
 	return t;
 }
 
@@ -380,6 +393,7 @@ static void irqbypass_free_table(struct irqbypass_table *t)
 {
 	if (t == &boot_table)
 		return;
+	atomic_long_sub(irqbypass_table_bytes(t->bits), &stats.table_bytes);
 	kvfree(t->buckets);
 	kfree(t);
 }
@@ -873,6 +887,8 @@ static int stats_show(struct seq_file *m, void *v)
 	SHOW("resize_failures",
 	     (unsigned long)atomic_long_read(&stats.resize_failures));
 	SHOW("buckets", 1UL << READ_ONCE(table_bits));
+	SHOW("table_bytes",
+	     (unsigned long)atomic_long_read(&stats.table_bytes));
 	SHOW("locks", IRQBYPASS_NR_LOCKS);
 #undef SHOW
 	for (i = 1; i < IRQBYPASS_NR_ERRNO; i++) {

@@ -36,7 +36,7 @@ fi
 
 # settle: with ours, wait until no resize of its table is due or running,
 # so that a measurement never races with one.  Same rule as
-# irqbypass_account(): grow above 2 objects a bucket, shrink below 1/8.
+# irqbypass_account(): grow above 4 objects a bucket, shrink below 1/2.
 settle() {
 	[ -r $S ] || return 0
 	last=

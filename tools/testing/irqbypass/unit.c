@@ -96,7 +96,7 @@ static void test_grow_shrink(void)
  */
 static void test_alloc_failure(void)
 {
-	long failed = harness_stat("resize_failures");
+	long failed = harness_stat("resize_failures"), bytes;
 
 	WRITE_ONCE(shim_fail_skip, 1);	/* the bucket array, not the header */
 	WRITE_ONCE(shim_fail_allocs, 1);
@@ -104,6 +104,7 @@ static void test_alloc_failure(void)
 	shim_run_work();
 	EXPECT(irqbypass_kunit_table_bits() == IRQBYPASS_LOCK_BITS);
 	EXPECT(harness_stat("resize_failures") == failed + 1);
+	EXPECT(harness_stat("table_bytes") == 0);	/* the static boot table */
 	EXPECT(harness_stat("producers") == NR);
 	EXPECT(irqbypass_kunit_registered() == NR);
 
@@ -118,10 +119,17 @@ static void test_alloc_failure(void)
 	shim_run_work();
 	EXPECT(irqbypass_kunit_table_bits() > IRQBYPASS_LOCK_BITS);
 	EXPECT(harness_stat("resize_failures") == failed + 1);
+	/* Two list heads a bucket, and the table's header. */
+	bytes = (long)(2 * sizeof(struct list_head)) <<
+		irqbypass_kunit_table_bits();
+	EXPECT(harness_stat("table_bytes") > bytes);
+	EXPECT(harness_stat("table_bytes") <= bytes + 64);
 
 	unregister_producers(0, NR + 64);
 	shim_run_work();
 	EXPECT(irqbypass_kunit_registered() == 0);
+	EXPECT(irqbypass_kunit_table_bits() == IRQBYPASS_LOCK_BITS);
+	EXPECT(harness_stat("table_bytes") == 0);
 }
 
 /* ---- re-entry from a callback ---- */

@@ -66,6 +66,10 @@ struct shim_atomic_long {
 	__atomic_add_fetch(&(v)->counter, 1, __ATOMIC_RELAXED)
 #define atomic_long_add_return(i, v) \
 	__atomic_add_fetch(&(v)->counter, (i), __ATOMIC_RELAXED)
+#define atomic_long_add(i, v) \
+	((void)__atomic_add_fetch(&(v)->counter, (i), __ATOMIC_RELAXED))
+#define atomic_long_sub(i, v) \
+	((void)__atomic_sub_fetch(&(v)->counter, (i), __ATOMIC_RELAXED))
 
 /*
  * Per-CPU data: each thread is given a CPU; the operations are atomic.  All
