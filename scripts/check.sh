@@ -75,7 +75,7 @@ if [ "$failed" -gt 0 ]; then
 	grep '^FAIL' "$RESULTS" | sort | uniq -c
 fi
 if [ -s "$RETRIED_BOOTS" ]; then
-	echo "Guests booted a second time (frozen under TCG, no bug of their kernel's):"
+	echo "Guests booted a second time:"
 	sed 's/^/      /' "$RETRIED_BOOTS"
 fi
 log "make check took $((SECONDS - start)) s"
