@@ -216,11 +216,11 @@ boot() {
 	[ -f "$boot/disk.img" ] || die "no disk: the install check failed"
 	DISTRO_KVER=$(cat "$boot/kver")
 	DISTRO_VMLINUZ=$boot/vmlinuz-$DISTRO_KVER
-	DISTRO_QEMU_EXTRA=(-drive "file=$boot/disk.img,format=raw,if=virtio")
+	DISK=$boot/disk.img
+	DISTRO_QEMU_EXTRA=(-drive "file=$DISK,format=raw,if=virtio")
 	LOG=$IN_LOGS/$1-$2.console
 	# A boot that froze is tried again on the disk as it was before it,
 	# not on one that its first try half changed (apt-get remove).
-	DISK=$boot/disk.img
 	cp --sparse=always "$DISK" "$DISK.before"
 	DISTRO_RETRY_PREPARE=restore_disk
 	distro_boot "$boot/initrd.img-$DISTRO_KVER" "$LOG" root=/dev/vda rw \
