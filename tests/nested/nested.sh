@@ -10,7 +10,7 @@
 #                         distro_initramfs with Debian's qemu-system-x86_64
 #                         (the binary, the libraries ldd lists and the
 #                         loader, four firmware files), the nested guest
-#                         and l1.sh; KO as for distro_initramfs.
+#                         l1.sh and vm.sh; KO as for distro_initramfs.
 #   nested_boot INITRD LOG CASES [KERNEL-ARG...]
 #                         boot it with a second edu and an e1000e, running
 #                         l1.sh's CASES.
@@ -51,7 +51,8 @@ nested_initramfs() {
 	need qemu-system-x86 seabios
 	nested_guest
 	DISTRO_EXTRA=("$NESTED_GUEST:/nested/l2guest"
-		"$NESTED_DIR/l1.sh:/nested/l1.sh" "$NESTED_QEMU:$NESTED_QEMU")
+		"$NESTED_DIR/l1.sh:/nested/l1.sh" "$NESTED_DIR/vm.sh:/nested/vm.sh"
+		"$NESTED_QEMU:$NESTED_QEMU")
 	# The libraries QEMU links (and the loader), at their own paths.
 	while read -r lib; do
 		DISTRO_EXTRA+=("$lib:$lib")

@@ -14,6 +14,9 @@
 #   nested/debian-FLAVOUR[-stock]/boot       ran to the end, modules unload
 #   nested/debian-FLAVOUR[-stock]/CASE       msi, kill, toggle, reprogram,
 #                                            reset, two, msix (see l1.sh)
+#   nested/vm/...                            l1.sh's driver of the nested
+#                                            VMs (vm.sh) on the host, with
+#                                            a fake QEMU (see vm-test.sh)
 #
 # FLAVOUR is 6.1 and rt.  With ours, the assertions read our trace events
 # and debugfs: which producer paired with which consumer (same token, the
@@ -330,6 +333,9 @@ main() {
 	local flavour kind name want p c logf
 	export DISTRO_TIMEOUT=${NESTED_TIMEOUT:-480}
 	mkdir -p "$CACHE/logs/nested"
+	# L1's driver of the nested VMs first, on the host with a fake QEMU:
+	# a second, and it makes the L2 deaths the boots cannot provoke.
+	bash "$REPO/tests/nested/vm-test.sh"
 	for flavour in 6.1 rt; do
 		for kind in ours stock; do
 			name=debian-$flavour
