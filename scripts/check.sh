@@ -59,7 +59,7 @@ step "KUnit, plain config with the in-tree callers, KCSAN, fault injection" \
 step "static checks" static.sh
 step "userspace: fuzzer, TSan, mutants" userspace.sh
 step "KUnit, debug config" kunit.sh debug .kunitconfig debug.kunitconfig
-ARCH=arm64 step "KUnit, arm64" kunit.sh arm64 .kunitconfig arm64.kunitconfig
+ARCH=arm64 KUNIT_FROZEN_CHECK=1 step "KUnit, arm64" kunit.sh arm64 .kunitconfig arm64.kunitconfig
 step "real clients on Debian kernels" ../tests/realclient/run.sh
 step "Debian's QEMU, nested, on Debian kernels" ../tests/nested/run.sh
 step "sample producer and consumer" ../tests/samples/run.sh

@@ -18,8 +18,7 @@ raw=$CACHE/logs/kunit-$name.raw
 mkdir -p "$CACHE/logs"
 
 prepare_tree
-args=(--arch="$arch" --build_dir="$build" --jobs="$(nproc)"
-      --timeout=1800 --qemu_args="-smp 2")
+args=(--arch="$arch" --build_dir="$build")
 for cfg in "$@"; do
 	args+=(--kunitconfig="$REPO/tests/$cfg")
 done
@@ -34,15 +33,55 @@ arm64)
 	cc=aarch64-linux-gnu-gcc
 	;;
 esac
+splat='BUG:|WARNING:|KASAN|UBSAN|possible recursive locking|circular locking|inconsistent lock state|list_(add|del) corruption|ODEBUG:|Call Trace:|Kernel panic'
+
+# kunit run|exec OUT [TIMEOUT [QEMU-ARG...]]: kunit.py run (build, then
+# boot) or exec (boot what is built), its output to OUT; sets $status.
+# A run takes 5-10 s; kunit.py waits TIMEOUT s (300) for one that froze.
+kunit() {
+	local mode=$1 out=$2 timeout=${3:-300}
+	shift 2
+	shift $(($# > 0))
+	local -a more=(--timeout="$timeout")
+	[ "$mode" = run ] && more+=(--jobs="$(nproc)")
+	set +e
+	python3 tools/testing/kunit/kunit.py "$mode" "${args[@]}" "${more[@]}" \
+		--qemu_args="-smp 2${*:+ $*}" --make_options="CC=ccache $cc" \
+		--raw_output=all >"$out" 2>&1
+	status=$?
+	set -e
+}
+
+# kunit_froze OUT: kunit.py gave up waiting for the kernel (with
+# --raw_output it still exits 0), no case failed and the kernel reported
+# no bug of its own: the guest froze (TCG does that now and then,
+# hardware does not).  A kernel that crashed or panicked ends QEMU
+# (-no-reboot) and is not waited for.
+kunit_froze() {
+	grep -q 'timed out after [0-9]* seconds' "$1" &&
+		! grep -Eq '^[[:space:]]*not ok ' "$1" && ! grep -Eq "$splat" "$1"
+}
+
+# kunit_again OUT: if the run that wrote OUT froze, boot the built kernel
+# once more, the first output kept as OUT.first and the run listed in
+# $RETRIED_BOOTS, as distro_boot does for the other guests.  A deadlock of
+# ours freezes the second run too.
+kunit_again() {
+	local out=$1
+	kunit_froze "$out" || return 0
+	log "KUnit $name: the kernel froze (kunit.py timed out): booting it once more; first output: $out.first"
+	mv "$out" "$out.first"
+	mkdir -p "${RETRIED_BOOTS%/*}"
+	echo "$out: KUnit run 1 did not finish (kunit.py timed out; froze, no bug of its kernel's); its output: $out.first" \
+		>>"$RETRIED_BOOTS"
+	kunit exec "$out"
+}
 
 log "KUnit $name ($arch): building and booting; log in $raw"
 start=$SECONDS
 cd "$TREE"
-set +e
-python3 tools/testing/kunit/kunit.py run "${args[@]}" \
-	--make_options="CC=ccache $cc" --raw_output=all >"$raw" 2>&1
-status=$?
-set -e
+kunit run "$raw"
+kunit_again "$raw"
 log "KUnit $name: kunit.py exited $status after $((SECONDS - start)) s"
 
 # Count the cases from the KTAP the kernel printed.  Kernel messages from
@@ -116,11 +155,31 @@ if grep -qx 'CONFIG_KCSAN=y' "$build/.config" 2>/dev/null; then
 fi
 
 # Any splat fails the run, whatever the cases said.
-splat='BUG:|WARNING:|KASAN|UBSAN|possible recursive locking|circular locking|inconsistent lock state|list_(add|del) corruption|ODEBUG:|Call Trace:|Kernel panic'
 if grep -En "$splat" "$console" >"$CACHE/logs/kunit-$name.splats"; then
 	fail "kunit-$name: console free of WARN/BUG/lockdep/KASAN reports" \
 		"see $CACHE/logs/kunit-$name.splats"
 	head -n 20 "$CACHE/logs/kunit-$name.splats" | sed 's/^/    /'
 else
 	pass "kunit-$name: console free of WARN/BUG/lockdep/KASAN reports"
+fi
+
+# KUNIT_FROZEN_CHECK=1: boot the built kernel with QEMU stopped (-S), as
+# a guest that froze at once, for 20 s; kunit_again must boot it again
+# and that run must report what the first run above did.
+if [ -n "${KUNIT_FROZEN_CHECK:-}" ]; then
+	frozen=$CACHE/logs/kunit-$name-frozen.raw
+	rm -f "$frozen" "$frozen.first"
+	kunit exec "$frozen" 20 -S
+	kunit_again "$frozen"
+	results() { grep -Ec '^[[:space:]]*(not )?ok ' "$1" || true; }
+	if [ -s "$frozen.first" ] && [ "$(results "$frozen.first")" -eq 0 ] &&
+	   grep -qF "$frozen: KUnit run 1 did not finish" "$RETRIED_BOOTS" &&
+	   [ "$status" -eq 0 ] &&
+	   [ "$(results "$frozen")" -eq "$(results "$raw")" ]; then
+		pass "kunit-$name: a run that froze is booted again"
+	else
+		fail "kunit-$name: a run that froze is booted again" "first try: $(results \
+			"$frozen.first") results in $frozen.first; second: status $status, $(results \
+			"$frozen") results, want $(results "$raw")"
+	fi
 fi
