@@ -96,9 +96,13 @@ unfinished() {
 # shellcheck source=tests/nested/vm.sh
 . /nested/vm.sh
 
+vm_watch &
+watch=$!
 for c in $(echo "${ib_cases:-msi,kill,toggle,reprogram,reset,two,msix}" | tr , " "); do
 	fact nested-case "$c"
 	fact "nested-start@$c" "$(cut -d ' ' -f 1 /proc/uptime)"
+	vm_case "$c"
 	case_"$c"
 done
+kill "$watch"
 vm_leftovers

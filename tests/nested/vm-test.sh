@@ -20,6 +20,9 @@
 #                                   death by itself (137, boot goes on)
 #   nested/vm/guest-fails           a guest that reports failure (exit 3)
 #                                   is a result, not a reason to boot again
+#   nested/vm/stall-is-shown        a guest silent for a while: vm_watch
+#                                   says L1 is alive and shows where the
+#                                   QEMU's threads wait
 #
 # Usage: vm-test.sh            all of them
 #        vm-test.sh --one NAME ...   one of them (internal)
@@ -33,8 +36,8 @@ failures=0
 
 # The fake QEMU: FAKE_DIE=BDF:STAGE makes the guest on BDF close its
 # serial input at "wait STAGE", then exit 0 half a second later;
-# FAKE_FAIL=BDF makes it fail (exit 3).  case=hold waits at "paired"
-# until killed.
+# FAKE_FAIL=BDF makes it fail (exit 3); FAKE_STALL=BDF:STAGE:S makes it
+# stall S seconds at STAGE.  case=hold waits at "paired" until killed.
 fake_qemu() {
 	cat <<'EOF'
 #!/bin/busybox sh
@@ -59,6 +62,9 @@ for s in $stages; do
 		exit 0
 	fi
 	echo "l2: wait $s"
+	case ${FAKE_STALL:-} in
+	"$bdf:$s:"*) sleep "${FAKE_STALL##*:}" ;;
+	esac
 	read -r _ || exit 2
 done
 if [ "${FAKE_FAIL:-}" = "$bdf" ]; then
@@ -86,7 +92,13 @@ run_driver() {
 			exit 42
 		}
 		. "$0"
+		if [ -n "${VM_WATCH:-}" ]; then
+			vm_watch &
+			watch=$!
+		fi
+		vm_case "$1"
 		case_"$1"
+		[ -z "${watch:-}" ] || kill "$watch"
 		vm_leftovers
 	' "$REPO/tests/nested/vm.sh" "$1"
 }
@@ -120,6 +132,29 @@ one() {
 	[ "$failures" -eq 0 ]
 }
 
+# stall: case msi, the guest silent for 5 s at "paired", L1 watching
+# every second with 2 s for a stall: the lines that say L1 is alive, and
+# the stalled QEMU's threads with their state and kernel stack.
+stall() {
+	local out=$CACHE/logs/nested/vm-stall.out dir rc=0
+	dir=$(mktemp -d)
+	env FAKE_STALL=00:03.0:paired:5 VM_WATCH=1 VM_STALL=2 VM_COMM=qemu \
+		timeout 30 bash "$0" --run msi "$dir" >"$out" 2>&1 || rc=$?
+	rm -rf "$dir"
+	echo "driver output: $out"
+	sed 's/^/    /' "$out"
+	expect "driver's exit status" "$rc" 0
+	expect "QEMU's exit status" "$(facts nested-exit@msi "$out")" 1
+	expect "L1 said it was alive at least 3 times" "$(($(grep -c \
+		'^l1: alive at [0-9]* s$' "$out") >= 3))" 1
+	expect "the stalled QEMU's thread, named, with its state" "$(grep -Ec \
+		'^l1: case msi for [0-9]+ s: [0-9]+/[0-9]+ "qemu" State:' "$out" |
+		sed 's/^[1-9][0-9]*$/some/')" some
+	expect "its kernel stack" "$(grep -c '^l1:     \[<' "$out" |
+		sed 's/^[1-9][0-9]*$/some/')" some
+	[ "$failures" -eq 0 ]
+}
+
 main() {
 	need busybox-static procps coreutils
 	check nested/vm/two bash "$0" --one two two 0 "" "twoa=1 twob=1" \
@@ -133,6 +168,7 @@ main() {
 	check nested/vm/kill bash "$0" --one kill kill 0 "" "kill=137" "kill-paired1 kill-end"
 	check nested/vm/guest-fails bash "$0" --one guest-fails msi 0 "" "msi=3" \
 		"msi-paired1 msi-disabled1 msi-end" FAKE_FAIL=00:03.0
+	check nested/vm/stall-is-shown bash "$0" --stall
 }
 
 case ${1:-} in
@@ -142,6 +178,9 @@ case ${1:-} in
 --one)
 	shift
 	one "$@"
+	;;
+--stall)
+	stall
 	;;
 *)
 	main

@@ -194,3 +194,34 @@ vm_leftovers() {
 		wait "$p"
 	done
 }
+
+# vm_watch: in the background, every $VM_WATCH s (30) a line that says L1
+# still runs; once a case has gone on for $VM_STALL s (60) (they take 2 to
+# 5), the state, wait channel and kernel stack of every thread of every
+# process named $VM_COMM (QEMU's).  A console that stops without these
+# lines is a guest that froze whole (TCG); one that shows them names
+# where a nested VM is stuck.  vm_case NAME says which case runs.
+vm_watch() {
+	while sleep "${VM_WATCH:-30}"; do
+		read -r up _ </proc/uptime
+		echo "l1: alive at ${up%.*} s"
+		[ -r "$VM_DIR/case" ] || continue
+		read -r c since <"$VM_DIR/case"
+		[ $((${up%.*} - since)) -ge "${VM_STALL:-60}" ] || continue
+		for p in /proc/[0-9]*; do
+			[ "$(cat "$p/comm" 2>/dev/null)" = "${VM_COMM:-qemu-system-x86}" ] ||
+				continue
+			for t in "$p"/task/*; do
+				echo "l1: case $c for $((${up%.*} - since)) s: ${p#/proc/}/${t##*/}" \
+					"\"$(cat "$t/comm")\" $(grep '^State:' "$t/status")" \
+					"wchan $(cat "$t/wchan")"
+				sed 's/^/l1:     /' "$t/stack" 2>/dev/null
+			done
+		done
+	done
+}
+
+vm_case() {
+	read -r up _ </proc/uptime
+	echo "$1 ${up%.*}" >"$VM_DIR/case"
+}
