@@ -43,9 +43,10 @@
 #                             timeout or if QEMU failed.  A guest that did
 #                             not print its last line (=== DONE) and whose
 #                             kernel reported no bug of its own is booted
-#                             once more (DISTRO_RETRY=0: never); the first
-#                             console stays as LOG.first, and the boot is
-#                             listed in $RETRIED_BOOTS.  The guest sees
+#                             once more (DISTRO_RETRY=N: up to N more
+#                             times, 0: never); the first console stays
+#                             as LOG.first (a later one as LOG.tryN), and
+#                             the boot is listed in $RETRIED_BOOTS.  The guest sees
 #                             the try as ib_try=N.  DISTRO_RETRY_PREPARE is
 #                             run before the second try; with
 #                             DISTRO_RETRY_CRASH set, a boot whose kernel
@@ -436,7 +437,7 @@ distro_initramfs() {
 DISTRO_CLEAN='s/\r//g; s/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1b[a-zA-Z]//g'
 
 distro_boot() {
-	local initrd=$1 logf=$2 try=1 rc why
+	local initrd=$1 logf=$2 try=1 rc why kept
 	shift 2
 	while :; do
 		rc=0
@@ -455,11 +456,13 @@ distro_boot() {
 			fi
 			why="crashed, and DISTRO_RETRY_CRASH is set"
 		fi
-		log "the guest did not finish (QEMU status $rc; $why): booting it once more; first console: $logf.first"
-		mv "$logf" "$logf.first"
+		kept=$logf.first
+		[ "$try" -eq 1 ] || kept=$logf.try$try
+		log "the guest did not finish (QEMU status $rc; $why): booting it once more; its console: $kept"
+		mv "$logf" "$kept"
 		$DISTRO_RETRY_PREPARE
 		mkdir -p "${RETRIED_BOOTS%/*}"
-		echo "$logf: try $try did not finish (QEMU status $rc; $why); its console: $logf.first" \
+		echo "$logf: try $try did not finish (QEMU status $rc; $why); its console: $kept" \
 			>>"$RETRIED_BOOTS"
 		try=$((try + 1))
 	done
