@@ -458,12 +458,8 @@ distro_boot() {
 		fi
 		kept=$logf.first
 		[ "$try" -eq 1 ] || kept=$logf.try$try
-		log "the guest did not finish (QEMU status $rc; $why): booting it once more; its console: $kept"
-		mv "$logf" "$kept"
+		retried "$logf" "$kept" "try $try did not finish (QEMU status $rc; $why)"
 		$DISTRO_RETRY_PREPARE
-		mkdir -p "${RETRIED_BOOTS%/*}"
-		echo "$logf: try $try did not finish (QEMU status $rc; $why); its console: $kept" \
-			>>"$RETRIED_BOOTS"
 		try=$((try + 1))
 	done
 	return "$rc"

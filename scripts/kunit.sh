@@ -69,11 +69,8 @@ kunit_froze() {
 kunit_again() {
 	local out=$1
 	kunit_froze "$out" || return 0
-	log "KUnit $name: the kernel froze (kunit.py timed out): booting it once more; first output: $out.first"
-	mv "$out" "$out.first"
-	mkdir -p "${RETRIED_BOOTS%/*}"
-	echo "$out: KUnit run 1 did not finish (kunit.py timed out; froze, no bug of its kernel's); its output: $out.first" \
-		>>"$RETRIED_BOOTS"
+	retried "$out" "$out.first" \
+		"KUnit run 1 did not finish (kunit.py timed out; froze, no bug of its kernel's)"
 	kunit exec "$out"
 }
 

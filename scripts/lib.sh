@@ -22,6 +22,15 @@ export RESULTS
 RETRIED_BOOTS=${RETRIED_BOOTS:-$CACHE/logs/retried-boots}
 export RETRIED_BOOTS
 
+# retried LOG KEPT WHAT: a guest's try did not finish and is run again;
+# keep its console LOG as KEPT and list it, WHAT saying how it ended.
+retried() {
+	log "$3: booting it once more; its console: $2"
+	mv "$1" "$2"
+	mkdir -p "${RETRIED_BOOTS%/*}"
+	echo "$1: $3; its console: $2" >>"$RETRIED_BOOTS"
+}
+
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
