@@ -39,6 +39,7 @@ vm_start() {
 		-device vfio-pci,host="$bdf" "$@" \
 		<"$VM_DIR/$name".in >"$VM_DIR/$name".out 2>&1 3>&- 4<&- 5>&- 6<&- &
 	eval "pid_$name=$!"
+	vms="${vms:-} $name"
 	eval "killed_$name="
 	eval "exec $in>\"\$VM_DIR/\$name.in\""
 	eval "exec $out<\"\$VM_DIR/\$name.out\""
@@ -186,7 +187,7 @@ case_msix() {
 # vm_leftovers: SIGKILL every QEMU not reaped (a case that stopped
 # early), so that kvm and vfio-pci can be unloaded after us.
 vm_leftovers() {
-	for v in msi kill toggle reprogram reset twoa twob msix; do
+	for v in ${vms:-}; do
 		p=$(eval "echo \$pid_$v")
 		[ -n "$p" ] || continue
 		fact nested-leftover "$v"
