@@ -33,6 +33,33 @@
  *
  * Invariant: for every token at most one producer and one consumer are
  * registered, and if both are, they are connected.
+ *
+ * Registering an object that is already registered
+ *
+ * A caller that registers a registered object again, under its own token or
+ * under another one (VFIO re-aiming a vector without unregistering it
+ * first), would have its list_head linked into a second bucket while it is
+ * still in the first: both lists corrupt.  The token's bucket cannot tell,
+ * because the object sits in the bucket of its old token, under another
+ * lock, and the registry keeps no record of the object beyond that
+ * list_head.  So the list_head itself is asked: a node that is on a list
+ * has neighbours that point back at it.  irqbypass_linked() reads the
+ * node's two neighbours, in O(1), without allocating and without the lock
+ * of the list they are on, and every read of a neighbour is
+ * get_kernel_nofault(), so that the garbage of a node the caller never
+ * initialised cannot fault.  A node that is NULL, poisoned by list_del(),
+ * or empty (pointing at itself), as every never-registered or unregistered
+ * object of an in-tree caller is, is not read through at all.
+ *
+ * The neighbours' lists may change while they are read: a neighbour is
+ * added or removed under the other lock, or the resizer moves the object.
+ * Adding or removing a neighbour keeps at least one of the two back
+ * pointers, or changes the node's own pointers, which are read again after
+ * the neighbours; and the resizer links the object into its new bucket
+ * before it unlinks it from the old one (irqbypass_move_node()).  What is
+ * taken for registered and refused is therefore: a node one of whose
+ * neighbours points back at it, or whose pointers changed while it was
+ * checked.  A caller can only defeat this by writing the node itself.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -52,9 +79,11 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
+#include <linux/poison.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <linux/workqueue.h>
 
 #include "irqbypass_compat.h"
@@ -197,6 +226,48 @@ static struct irqbypass_stripe *irqbypass_lock(const void *token,
 	mutex_lock(&s->lock);
 	*bucket = irqbypass_bucket(s->table, hash);
 	return s;
+}
+
+/*
+ * Whether @node, the list_head of a producer or consumer the caller passed,
+ * is on a list: one of the registry's buckets, since no one else may link
+ * it.  Lockless and O(1); see "Registering an object that is already
+ * registered" above.  The caller holds a stripe lock, which need not be
+ * the one of the list @node may be on.
+ */
+static bool irqbypass_linked(struct list_head *node)
+{
+	struct list_head *next, *prev, *back;
+
+	next = READ_ONCE(node->next);
+	prev = READ_ONCE(node->prev);
+	if (!next || next == node || next == LIST_POISON1 ||
+	    prev == LIST_POISON2 ||
+	    !IS_ALIGNED((unsigned long)next | (unsigned long)prev,
+			sizeof(void *)))
+		return false;
+	if (!get_kernel_nofault(back, &next->prev) && back == node)
+		return true;
+	if (!get_kernel_nofault(back, &prev->next) && back == node)
+		return true;
+	/* Neither points back: unless the node was relinked meanwhile. */
+	smp_rmb();
+	return READ_ONCE(node->next) != next || READ_ONCE(node->prev) != prev;
+}
+
+/*
+ * Whether the object whose node is @node is already registered, under any
+ * token: a caller bug, which gets one warning naming @caller, the function
+ * that called the manager, and which the caller turns into -EBUSY.
+ */
+static bool irqbypass_registered_twice(struct list_head *node,
+				       const char *what, unsigned long caller)
+{
+	if (!irqbypass_linked(node))
+		return false;
+	WARN_ONCE(1, "irqbypass: %pS registered a %s that is already registered: refused\n",
+		  (void *)caller, what);
+	return true;
 }
 
 static struct irq_bypass_producer *
@@ -398,6 +469,31 @@ static void irqbypass_free_table(struct irqbypass_table *t)
 	kfree(t);
 }
 
+/*
+ * list_move(@node, @head), from a bucket of the old table to the head of a
+ * bucket of the new one, in an order that never lets irqbypass_linked(),
+ * reading without this stripe's lock, see @node off both lists: the new
+ * successor points back at @node before @node points at it, and @node's
+ * own pointers change before its old neighbours stop pointing at it.
+ */
+static void irqbypass_move_node(struct list_head *node,
+				struct list_head *head)
+{
+	struct list_head *old_next = node->next, *old_prev = node->prev;
+	struct list_head *first = head->next;
+
+	WRITE_ONCE(first->prev, node);
+	/* Order: first->prev before node->next; pairs with irqbypass_linked(). */
+	smp_wmb();
+	WRITE_ONCE(node->next, first);
+	WRITE_ONCE(node->prev, head);
+	/* And node's own pointers before the old neighbours let go of it. */
+	smp_wmb();
+	WRITE_ONCE(old_next->prev, old_prev);
+	WRITE_ONCE(old_prev->next, old_next);
+	WRITE_ONCE(head->next, node);
+}
+
 /* Move one stripe's entries from its current table into @to. */
 static void irqbypass_move_stripe(struct irqbypass_stripe *s,
 				  struct irqbypass_table *to)
@@ -418,13 +514,13 @@ static void irqbypass_move_stripe(struct irqbypass_stripe *s,
 			struct irqbypass_bucket *nb;
 
 			nb = irqbypass_bucket(to, irqbypass_hash(prod->token));
-			list_move(&prod->node, &nb->producers);
+			irqbypass_move_node(&prod->node, &nb->producers);
 		}
 		list_for_each_entry_safe(cons, ctmp, &b->consumers, node) {
 			struct irqbypass_bucket *nb;
 
 			nb = irqbypass_bucket(to, irqbypass_hash(cons->token));
-			list_move(&cons->node, &nb->consumers);
+			irqbypass_move_node(&cons->node, &nb->consumers);
 		}
 	}
 	s->table = to;
@@ -490,10 +586,13 @@ static void irqbypass_resize_work(struct work_struct *work)
  * callback; if a callback does so on the lock it runs under, the call is
  * refused with -EDEADLK and one warning.
  * Return: 0 on success; -EINVAL if @producer or its token is NULL; -EBUSY if
- * a producer with this token, or @producer itself, is already registered;
+ * a producer with this token is already registered, or if @producer itself
+ * is, under this or any other token (a caller bug, which also warns once);
  * -EDEADLK if called from a callback under the lock for this token; or the
  * error with which a connect callback failed.  On any error nothing is
  * registered, and the consumer, if any, stays registered and unconnected.
+ * An object that is already registered keeps its registration and its
+ * connection, untouched.
  *
  * No module reference is taken: the caller's use of this symbol already
  * keeps the manager loaded for as long as the caller is.
@@ -516,7 +615,8 @@ int irq_bypass_register_producer(struct irq_bypass_producer *producer)
 		goto out;
 	}
 
-	if (irqbypass_find_producer(s, b, producer->token)) {
+	if (irqbypass_registered_twice(&producer->node, "producer", _RET_IP_) ||
+	    irqbypass_find_producer(s, b, producer->token)) {
 		s->count.busy++;
 		ret = -EBUSY;
 		goto out_unlock;
@@ -606,11 +706,13 @@ EXPORT_SYMBOL_GPL(irq_bypass_unregister_producer);
  * callback; if a callback does so on the lock it runs under, the call is
  * refused with -EDEADLK and one warning.
  * Return: 0 on success; -EINVAL if @consumer, its token, or one of its
- * required callbacks is NULL; -EBUSY if a consumer with this token, or
- * @consumer itself, is already registered; -EDEADLK if called from a
+ * required callbacks is NULL; -EBUSY if a consumer with this token is
+ * already registered, or if @consumer itself is, under this or any other
+ * token (a caller bug, which also warns once); -EDEADLK if called from a
  * callback under the lock for this token; or the error with which a
  * connect callback failed.  On any error nothing is registered, and the
- * producer, if any, stays registered and unconnected.
+ * producer, if any, stays registered and unconnected.  An object that is
+ * already registered keeps its registration and its connection, untouched.
  */
 int irq_bypass_register_consumer(struct irq_bypass_consumer *consumer)
 {
@@ -631,7 +733,8 @@ int irq_bypass_register_consumer(struct irq_bypass_consumer *consumer)
 		goto out;
 	}
 
-	if (irqbypass_find_consumer(s, b, consumer->token)) {
+	if (irqbypass_registered_twice(&consumer->node, "consumer", _RET_IP_) ||
+	    irqbypass_find_consumer(s, b, consumer->token)) {
 		s->count.busy++;
 		ret = -EBUSY;
 		goto out_unlock;

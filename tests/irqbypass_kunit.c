@@ -371,6 +371,78 @@ static void register_consumer_twice(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, irqbypass_kunit_registered(), f->registered + 1);
 }
 
+/*
+ * A registered object registered again under another token, as a caller
+ * that re-aims it without unregistering it first would: refused with -EBUSY
+ * (and one warning, which kunit.sh checks names the caller), no callback,
+ * and nothing changes.  Each token still pairs its own partners, and one
+ * unregister removes the object for good.  Without the check the object
+ * would be linked into a second bucket while still in the first.
+ */
+static void register_producer_other_token(struct kunit *test)
+{
+	struct fixture *f = test->priv;
+
+	pair_up(test, &f->prod, &f->cons);
+	f->cons2.c.token = &f->tokens[1];
+	KUNIT_ASSERT_EQ(test, irq_bypass_register_consumer(&f->cons2.c), 0);
+	f->prod.p.token = &f->tokens[1];
+	KUNIT_EXPECT_EQ(test, irq_bypass_register_producer(&f->prod.p),
+			-EBUSY);
+	f->prod.p.token = &f->tokens[0];
+	expect_no_callbacks(test, &f->log);
+	expect_paired(test, &f->prod, &f->cons);
+	KUNIT_EXPECT_PTR_EQ(test, f->cons2.peer, NULL);
+	KUNIT_EXPECT_EQ(test, irqbypass_kunit_registered(), f->registered + 3);
+
+	f->prod2.p.token = &f->tokens[1];
+	KUNIT_ASSERT_EQ(test, irq_bypass_register_producer(&f->prod2.p), 0);
+	expect_paired(test, &f->prod2, &f->cons2);
+	expect_paired(test, &f->prod, &f->cons);
+
+	irq_bypass_unregister_producer(&f->prod.p);
+	KUNIT_EXPECT_EQ(test, f->cons.dels, 1);
+	KUNIT_EXPECT_PTR_EQ(test, f->cons.peer, NULL);
+	expect_paired(test, &f->prod2, &f->cons2);
+	KUNIT_EXPECT_EQ(test, irqbypass_kunit_registered(), f->registered + 3);
+	f->log.n = 0;
+	irq_bypass_unregister_producer(&f->prod.p);
+	expect_no_callbacks(test, &f->log);
+	KUNIT_EXPECT_EQ(test, f->cons.dels, 1);
+}
+
+static void register_consumer_other_token(struct kunit *test)
+{
+	struct fixture *f = test->priv;
+
+	pair_up(test, &f->prod, &f->cons);
+	f->prod2.p.token = &f->tokens[1];
+	KUNIT_ASSERT_EQ(test, irq_bypass_register_producer(&f->prod2.p), 0);
+	f->cons.c.token = &f->tokens[1];
+	KUNIT_EXPECT_EQ(test, irq_bypass_register_consumer(&f->cons.c),
+			-EBUSY);
+	f->cons.c.token = &f->tokens[0];
+	expect_no_callbacks(test, &f->log);
+	expect_paired(test, &f->prod, &f->cons);
+	KUNIT_EXPECT_PTR_EQ(test, f->prod2.peer, NULL);
+	KUNIT_EXPECT_EQ(test, irqbypass_kunit_registered(), f->registered + 3);
+
+	f->cons2.c.token = &f->tokens[1];
+	KUNIT_ASSERT_EQ(test, irq_bypass_register_consumer(&f->cons2.c), 0);
+	expect_paired(test, &f->prod2, &f->cons2);
+	expect_paired(test, &f->prod, &f->cons);
+
+	irq_bypass_unregister_consumer(&f->cons.c);
+	KUNIT_EXPECT_EQ(test, f->prod.dels, 1);
+	KUNIT_EXPECT_PTR_EQ(test, f->prod.peer, NULL);
+	expect_paired(test, &f->prod2, &f->cons2);
+	KUNIT_EXPECT_EQ(test, irqbypass_kunit_registered(), f->registered + 3);
+	f->log.n = 0;
+	irq_bypass_unregister_consumer(&f->cons.c);
+	expect_no_callbacks(test, &f->log);
+	KUNIT_EXPECT_EQ(test, f->prod.dels, 1);
+}
+
 static void register_different_tokens_no_pair(struct kunit *test)
 {
 	struct fixture *f = test->priv;
@@ -716,6 +788,8 @@ static struct kunit_case irqbypass_cases[] = {
 	KUNIT_CASE(register_duplicate_unpaired),
 	KUNIT_CASE(register_producer_twice),
 	KUNIT_CASE(register_consumer_twice),
+	KUNIT_CASE(register_producer_other_token),
+	KUNIT_CASE(register_consumer_other_token),
 	KUNIT_CASE(register_different_tokens_no_pair),
 	KUNIT_CASE_PARAM(connect_callback_order, order_gen_params),
 	KUNIT_CASE_PARAM(connect_optional_callbacks_absent, order_gen_params),

@@ -43,7 +43,10 @@ struct irq_bypass_consumer;
 
 /**
  * struct irq_bypass_producer - an interrupt source that can be bypassed
- * @node: private to the manager; the caller need not initialise it
+ * @node: private to the manager.  The caller need not initialise it, but
+ *	must not write it while the producer is registered, and must not link
+ *	it into a list of its own: the manager reads it to refuse registering
+ *	a producer that is already registered.
  * @token: opaque, non-NULL cookie shared with the matching consumer.  It must
  *	not change while the producer is registered.
  * @irq: Linux interrupt number of the source, for the consumer's use
@@ -76,7 +79,7 @@ struct irq_bypass_producer {
 
 /**
  * struct irq_bypass_consumer - an interrupt sink that can take a bypassed IRQ
- * @node: private to the manager; the caller need not initialise it
+ * @node: private to the manager, as &irq_bypass_producer.node is
  * @token: opaque, non-NULL cookie shared with the matching producer.  It must
  *	not change while the consumer is registered.
  * @add_producer: required; connect this consumer to @prod, typically by

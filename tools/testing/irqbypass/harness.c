@@ -243,6 +243,12 @@ static int model_register_producer(int p)
 		mstat.invalid++;
 		return -EINVAL;
 	}
+	/* This very object, under any token: a caller bug, refused. */
+	if (mprod[p].registered) {
+		mstat.busy++;
+		expected_warnings++;
+		return -EBUSY;
+	}
 	if (model_producer_of(prods[p].token) >= 0) {
 		mstat.busy++;
 		return -EBUSY;
@@ -267,6 +273,11 @@ static int model_register_consumer(int c)
 	    (CFG_ADD | CFG_DEL)) {
 		mstat.invalid++;
 		return -EINVAL;
+	}
+	if (mcons[c].registered) {
+		mstat.busy++;
+		expected_warnings++;
+		return -EBUSY;
 	}
 	if (model_consumer_of(conss[c].token) >= 0) {
 		mstat.busy++;
@@ -493,6 +504,28 @@ static void op_register_consumer(int c)
 	compare_all();
 }
 
+/*
+ * Register a registered object again under @token, any token or none, as a
+ * caller that forgot to unregister it would.  It gets its own token back
+ * before anything is compared: its registration goes on as it was.
+ */
+static void op_register_again(bool producer, int i, void *token)
+{
+	void **slot = producer ? &prods[i].token : &conss[i].token;
+	void *own = *slot;
+	int want, ret;
+
+	begin(producer ? "register_producer again" : "register_consumer again");
+	*slot = token;
+	want = producer ? model_register_producer(i) :
+			  model_register_consumer(i);
+	ret = producer ? irq_bypass_register_producer(&prods[i]) :
+			 irq_bypass_register_consumer(&conss[i]);
+	*slot = own;
+	compare_ret(ret, want);
+	compare_all();
+}
+
 static void op_unregister_producer(int p, bool quick)
 {
 	begin("unregister_producer");
@@ -679,10 +712,14 @@ void harness_run(const unsigned char *data, unsigned long size)
 		case 4:		/* re-aim an unregistered object, maybe an impostor */
 			if (!mprod[i].registered)
 				set_producer(i, token, c & CFG_ALL);
+			else	/* or register a registered one again */
+				op_register_again(true, i, token);
 			break;
 		case 5:
 			if (!mcons[i].registered)
 				set_consumer(i, token, c & CFG_ALL);
+			else
+				op_register_again(false, i, token);
 			break;
 		case 6:		/* a zeroed object */
 			if (!mprod[i].registered) {

@@ -2,8 +2,9 @@
 /*
  * Deterministic checks that the fuzzer's model does not cover: the table
  * grows and shrinks with the number of registrations, survives failed
- * allocations and grows once memory is back, and a callback that calls back
- * into the manager is refused instead of deadlocking.
+ * allocations and grows once memory is back, a callback that calls back
+ * into the manager is refused instead of deadlocking, and an object that is
+ * registered again, under any token, is refused.
  */
 #include "shim/shim.h"
 #include "harness.h"
@@ -194,14 +195,93 @@ static void test_reentry(void)
 	EXPECT(READ_ONCE(shim_module.refcnt) == 0);
 }
 
+/* ---- registering a registered object again ---- */
+
+/*
+ * Registered under one token and registered again under another: refused
+ * with -EBUSY and one warning, whatever the tokens and the table size, and
+ * the registration goes on untouched.  Garbage in a node that was never
+ * registered is not taken for a registration.
+ */
+static void test_register_again(void)
+{
+	struct irq_bypass_producer *p = &prods[0], *p2 = &prods[1];
+	struct irq_bypass_consumer *c = &conss[0], *c2 = &conss[1];
+	long warnings = shim_warnings, busy = harness_stat("busy");
+	unsigned int bits;
+
+	memset(prods, 0, 2 * sizeof(*prods));
+	memset(conss, 0, 2 * sizeof(*conss));
+	p->token = token(1);
+	c->token = token(1);
+	p2->token = token(2);
+	c2->token = token(2);
+	c->add_producer = add_producer;
+	c->del_producer = del_producer;
+	c2->add_producer = add_producer;
+	c2->del_producer = del_producer;
+	EXPECT(!irq_bypass_register_producer(p));
+	EXPECT(!irq_bypass_register_consumer(c));
+	EXPECT(!irq_bypass_register_consumer(c2));
+	EXPECT(connected == 1);
+
+	for (bits = IRQBYPASS_LOCK_BITS; bits < IRQBYPASS_LOCK_BITS + 3; bits++) {
+		EXPECT(!irqbypass_kunit_resize(bits));
+		p->token = token(2);
+		EXPECT(irq_bypass_register_producer(p) == -EBUSY);
+		p->token = token(1);
+		EXPECT(irq_bypass_register_producer(p) == -EBUSY);
+		c->token = token(2);
+		EXPECT(irq_bypass_register_consumer(c) == -EBUSY);
+		c->token = token(1);
+		EXPECT(connected == 1);
+		EXPECT(irqbypass_kunit_registered() == 3);
+	}
+	EXPECT(shim_warnings == warnings + 1);
+	EXPECT(harness_stat("busy") == busy + 9);
+
+	/* Both tokens still pair their own partners. */
+	EXPECT(!irq_bypass_register_producer(p2));
+	EXPECT(connected == 2);
+	/* One unregister removes it for good. */
+	irq_bypass_unregister_producer(p);
+	EXPECT(connected == 1);
+	EXPECT(!irq_bypass_register_producer(p));
+	EXPECT(connected == 2);
+	irq_bypass_unregister_producer(p);
+	irq_bypass_unregister_producer(p2);
+	irq_bypass_unregister_consumer(c);
+	irq_bypass_unregister_consumer(c2);
+	EXPECT(connected == 0);
+
+	/*
+	 * A node of garbage, wild or pointing at memory that does not point
+	 * back, or empty.
+	 */
+	memset(&p->node, 0x6b, sizeof(p->node));
+	EXPECT(!irq_bypass_register_producer(p));
+	irq_bypass_unregister_producer(p);
+	p->node.next = &p2->node;
+	p->node.prev = &c2->node;
+	EXPECT(!irq_bypass_register_producer(p));
+	irq_bypass_unregister_producer(p);
+	INIT_LIST_HEAD(&p->node);
+	EXPECT(!irq_bypass_register_producer(p));
+	irq_bypass_unregister_producer(p);
+	EXPECT(shim_warnings == warnings + 1);
+	EXPECT(irqbypass_kunit_registered() == 0);
+	shim_run_work();
+}
+
 int main(void)
 {
 	harness_init();
 	test_grow_shrink();
 	test_alloc_failure();
 	test_reentry();
-	/* The re-entry warning was expected. */
-	shim_warnings--;
+	test_register_again();
+	/* The re-entry and the registered-again warnings were expected. */
+	shim_warnings -= 2;
 	shim_module_exit();
 	EXPECT(!shim_warnings);
 	if (failures) {

@@ -3,6 +3,7 @@
  * The kernel API of shim.h, implemented on libc and pthreads.
  */
 #include <stdarg.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -73,6 +74,16 @@ void shim_bug(const char *file, int line, const char *what)
 {
 	fprintf(stderr, "BUG: %s:%d: %s\n", file, line, what);
 	abort();
+}
+
+int shim_read_nofault(void *dst, const void *src, size_t size)
+{
+	struct iovec local = { dst, size }, remote = { (void *)src, size };
+
+	if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) !=
+	    (ssize_t)size)
+		return -EFAULT;
+	return 0;
 }
 
 void mutex_init(struct mutex *lock)

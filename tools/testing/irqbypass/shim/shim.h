@@ -31,6 +31,7 @@ typedef uint64_t u64;
 #define __exit
 #define ____cacheline_aligned_in_smp
 #define BIT(nr)			(1UL << (nr))
+#define IS_ALIGNED(x, a)	(((x) & ((typeof(x))(a) - 1)) == 0)
 #define unlikely(x)		__builtin_expect(!!(x), 0)
 #define _RET_IP_		((unsigned long)__builtin_return_address(0))
 
@@ -54,6 +55,21 @@ static inline unsigned int fls_long(unsigned long x)
 /* Marked accesses: relaxed atomics, so that ThreadSanitizer knows them. */
 #define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, val)	__atomic_store_n(&(x), (val), __ATOMIC_RELAXED)
+/* Barriers: fences at least as strong as the kernel's (read, write). */
+#define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
+/* A release fence orders earlier stores before later ones. */
+#define smp_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)
+
+/*
+ * get_kernel_nofault(): 0 and the value, or -EFAULT for an address that
+ * cannot be read.  The kernel reads through its exception table; here the
+ * kernel reads for us (process_vm_readv() of our own memory), so that a
+ * wild pointer fails instead of crashing, as there, and the sanitizers do
+ * not watch the read, as KASAN and KCSAN do not watch the kernel's.
+ */
+int shim_read_nofault(void *dst, const void *src, size_t size);
+#define get_kernel_nofault(val, ptr) \
+	shim_read_nofault(&(val), (ptr), sizeof(val))
 
 struct shim_atomic_long {
 	long counter;
