@@ -20,6 +20,9 @@
 #                                   death by itself (137, boot goes on)
 #   nested/vm/guest-fails           a guest that reports failure (exit 3)
 #                                   is a result, not a reason to boot again
+#   nested/vm/guest-cpu-exception   case two, the first guest takes a CPU
+#                                   exception (exit 5): the boot ends
+#                                   unfinished, to be booted again
 #   nested/vm/stall-is-shown        a guest silent for a while: vm_watch
 #                                   says L1 is alive and shows where the
 #                                   QEMU's threads wait
@@ -36,7 +39,8 @@ failures=0
 
 # The fake QEMU: FAKE_DIE=BDF:STAGE makes the guest on BDF close its
 # serial input at "wait STAGE", then exit 0 half a second later;
-# FAKE_FAIL=BDF makes it fail (exit 3); FAKE_STALL=BDF:STAGE:S makes it
+# FAKE_FAIL=BDF makes it fail (exit 3), FAKE_FAULT=BDF take a CPU
+# exception (exit 5); FAKE_STALL=BDF:STAGE:S makes it
 # stall S seconds at STAGE.  case=hold waits at "paired" until killed.
 fake_qemu() {
 	cat <<'EOF'
@@ -70,6 +74,11 @@ done
 if [ "${FAKE_FAIL:-}" = "$bdf" ]; then
 	echo "l2: FAIL interrupts lost"
 	exit 3
+fi
+if [ "${FAKE_FAULT:-}" = "$bdf" ]; then
+	echo "l2: exception 6"
+	echo "l2: FAIL CPU exception"
+	exit 5
 fi
 echo "l2: ok"
 exit 1
@@ -168,6 +177,9 @@ main() {
 	check nested/vm/kill bash "$0" --one kill kill 0 "" "kill=137" "kill-paired1 kill-end"
 	check nested/vm/guest-fails bash "$0" --one guest-fails msi 0 "" "msi=3" \
 		"msi-paired1 msi-disabled1 msi-end" FAKE_FAIL=00:03.0
+	check nested/vm/guest-cpu-exception bash "$0" --one guest-cpu-exception two 42 \
+		"the nested guest of twoa ended by itself (QEMU exit 5)" "twoa=5" \
+		"two-paired1 twoa-end" FAKE_FAULT=00:03.0
 	check nested/vm/stall-is-shown bash "$0" --stall
 }
 
