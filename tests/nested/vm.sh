@@ -101,11 +101,12 @@ vm_end() {
 	# (isa-debug-exit), 137 when vm_kill killed it.  Anything else, 0
 	# above all, the nested guest did not choose: with -no-reboot, 0 is
 	# a triple fault, and 5 is a CPU exception, which l2guest never
-	# causes (once an #UD in twoa while twob started, in case two).  Nested KVM runs on TCG's emulated SVM here, and
-	# an L2 whose interrupts had all arrived once stalled for two
-	# minutes, then died so; another died while waiting at "paired" in
-	# case two.  End this boot without its last line: distro_boot boots
-	# it again, and lists it.
+	# causes (once an #UD in twoa while twob started, in case two).
+	# Nested KVM runs on TCG's emulated SVM here, and an L2 whose
+	# interrupts had all arrived once stalled for two minutes, then died
+	# so; another died while waiting at "paired" in case two.  End this
+	# boot without its last line: distro_boot boots it again, and lists
+	# it.
 	case $status:$(eval "echo \$killed_$1") in
 	1:* | 3:* | 137:yes) ;;
 	*)
