@@ -13,9 +13,12 @@
 #                             6.12-deb13 and 6.12-deb13-rt (Debian 13's, and
 #                             its PREEMPT_RT), and 7.2 (the newest 7.2 in
 #                             trixie-backports, which has the new API: for
-#                             builds that must refuse it).  Sets DISTRO_KVER,
-#                             DISTRO_IMAGE_PKG, DISTRO_HEADERS_PKGS.  Needs
-#                             only apt-cache.
+#                             builds that must refuse it), and 7.3 (the
+#                             newest 7.3 there: the same API, booted).  Sets
+#                             DISTRO_KVER, DISTRO_IMAGE_PKG,
+#                             DISTRO_IMAGE_PKGS (with 7.x's linux-binary-*
+#                             and linux-modules-*) and DISTRO_HEADERS_PKGS.
+#                             Needs only apt-cache.
 #   distro_fetch FLAVOUR      resolve, then download the image and headers
 #                             packages and unpack them (not install them)
 #                             under $CACHE/distro/KVER/.  Sets DISTRO_ROOT,
@@ -28,7 +31,9 @@
 #   distro_initramfs OUT IRQBYPASS_KO MODULE...
 #                             a busybox initramfs with tools/init as /init,
 #                             vfio-kvm-pair, and MODULE... with everything
-#                             they depend on, in load order.  IRQBYPASS_KO is
+#                             they depend on, in load order, decompressed
+#                             (7.x's are .ko.xz; busybox's insmod takes
+#                             only plain ones).  IRQBYPASS_KO is
 #                             the irqbypass.ko to put in, or "stock" for the
 #                             distro's own.  Extra files: the array
 #                             DISTRO_EXTRA=(SRC:DEST ...).
@@ -183,7 +188,8 @@ distro_image_pkg() {
 	6.12-deb13) distro_archive_image 6.12 ;;
 	6.12-deb13-rt) distro_archive_image 6.12 rt ;;
 	7.2) distro_archive_image 7.2 ;;
-	*) die "unknown kernel flavour '$1' (6.1, rt, 6.12, 5.10, 6.12-deb13, 6.12-deb13-rt or 7.2)" ;;
+	7.3) distro_archive_image 7.3 ;;
+	*) die "unknown kernel flavour '$1' (6.1, rt, 6.12, 5.10, 6.12-deb13, 6.12-deb13-rt, 7.2 or 7.3)" ;;
 	esac
 }
 
@@ -210,6 +216,11 @@ distro_resolve() {
 		"linux-headers-$DISTRO_KVER")
 	[ ${#DISTRO_HEADERS_PKGS[@]} -ge 2 ] ||
 		die "cannot resolve the headers of $DISTRO_KVER"
+	# From 7.x on the image package is a meta package: the kernel is in
+	# linux-binary-KVER, the modules in linux-modules-KVER.
+	mapfile -t DISTRO_IMAGE_PKGS < <(echo "$img"
+		distro_apt apt-cache depends "$img" 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-\(binary\|modules\)-[^ ]*\)$/\1/p')
 	export DISTRO_KVER DISTRO_IMAGE_PKG
 }
 
@@ -237,14 +248,16 @@ distro_fetch() {
 	local headers_only=${DISTRO_HEADERS_ONLY:-}
 	[ "$1" != 7.2 ] || headers_only=1
 	local -a pkgs=("${DISTRO_HEADERS_PKGS[@]}")
-	[ -n "$headers_only" ] || pkgs+=("$DISTRO_IMAGE_PKG")
+	[ -n "$headers_only" ] || pkgs+=("${DISTRO_IMAGE_PKGS[@]}")
 	distro_download "$root/debs" "${pkgs[@]}"
 
 	if [ -z "$headers_only" ] && [ ! -e "$root/.image-done" ]; then
-		log "unpacking $DISTRO_IMAGE_PKG"
+		log "unpacking ${DISTRO_IMAGE_PKGS[*]}"
 		rm -rf "$root/image"
-		for deb in "$root/debs/${DISTRO_IMAGE_PKG}"_*.deb; do
-			dpkg -x "$deb" "$root/image"
+		for p in "${DISTRO_IMAGE_PKGS[@]}"; do
+			for deb in "$root/debs/${p}"_*.deb; do
+				dpkg -x "$deb" "$root/image"
+			done
 		done
 		# Debian 13's packages are merged-/usr: modules in usr/lib/.
 		if [ -d "$root/image/usr/lib/modules" ] &&
@@ -279,6 +292,8 @@ distro_fetch() {
 	distro_unlock
 	DISTRO_VMLINUZ=$root/image/boot/vmlinuz-$DISTRO_KVER
 	DISTRO_MODDIR=$root/image/lib/modules/$DISTRO_KVER
+	# 7.x's linux-binary-* has it beside the modules.
+	[ -f "$DISTRO_VMLINUZ" ] || DISTRO_VMLINUZ=$DISTRO_MODDIR/vmlinuz
 	DISTRO_KDIR=$root/headers/usr/src/linux-headers-$DISTRO_KVER
 	if [ -z "$headers_only" ]; then
 		[ -f "$DISTRO_VMLINUZ" ] || die "no $DISTRO_VMLINUZ"
