@@ -41,7 +41,6 @@
 #include <linux/err.h>
 #include <linux/eventfd.h>
 #include <linux/fs.h>
-#include <linux/irqbypass.h>
 #include <linux/kernel.h>
 #include <linux/lockdep.h>
 #include <linux/module.h>
@@ -49,6 +48,8 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+
+#include "irqbypass_sample.h"
 
 /**
  * struct sample_consumer - one consumer, as a hypervisor's per-interrupt state
@@ -130,9 +131,9 @@ static int sample_add_producer(struct irq_bypass_consumer *cons,
 
 	if (ret)
 		pr_info("token %p: add_producer irq %d failed: %d\n",
-			cons->token, prod->irq, ret);
+			sc->eventfd, prod->irq, ret);
 	else
-		pr_info("token %p: add_producer irq %d\n", cons->token,
+		pr_info("token %p: add_producer irq %d\n", sc->eventfd,
 			prod->irq);
 	return ret;
 }
@@ -154,7 +155,7 @@ static void sample_del_producer(struct irq_bypass_consumer *cons,
 	sc->dels++;
 	mutex_unlock(&sc->lock);
 
-	pr_info("token %p: del_producer irq %d\n", cons->token, prod->irq);
+	pr_info("token %p: del_producer irq %d\n", sc->eventfd, prod->irq);
 }
 
 /*
@@ -205,7 +206,6 @@ static int sample_register(int fd)
 	}
 	mutex_init(&sc->lock);
 	sc->eventfd = eventfd;
-	sc->consumer.token = eventfd;
 	sc->consumer.add_producer = sample_add_producer;	/* required */
 	sc->consumer.del_producer = sample_del_producer;	/* required */
 	sc->consumer.stop = sample_stop;			/* optional */
@@ -222,7 +222,7 @@ static int sample_register(int fd)
 	 * may be freed at once, and the producer stays registered, unpaired.
 	 * KVM's irqfd only logs such an error and carries on without bypass.
 	 */
-	ret = irq_bypass_register_consumer(&sc->consumer);
+	ret = sample_register_consumer(&sc->consumer, eventfd);
 	if (ret)
 		goto out_unlock;
 	sample = sc;
@@ -297,7 +297,7 @@ static int sample_state_show(struct seq_file *m, void *v)
 		goto out;
 	}
 	mutex_lock(&sc->lock);
-	seq_printf(m, "registered=yes token=%p", sc->consumer.token);
+	seq_printf(m, "registered=yes token=%p", sc->eventfd);
 	if (sc->producer)
 		seq_printf(m, " paired=yes irq=%d", sc->producer->irq);
 	else

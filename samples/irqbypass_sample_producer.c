@@ -48,7 +48,6 @@
 #include <linux/eventfd.h>
 #include <linux/fs.h>
 #include <linux/irq.h>
-#include <linux/irqbypass.h>
 #include <linux/kernel.h>
 #include <linux/lockdep.h>
 #include <linux/module.h>
@@ -57,6 +56,8 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+
+#include "irqbypass_sample.h"
 
 /**
  * struct sample_producer - one producer, as a driver's per-interrupt state
@@ -135,7 +136,7 @@ static int sample_add_consumer(struct irq_bypass_producer *prod,
 
 	mutex_unlock(&sp->lock);
 
-	pr_info("token %p irq %d: add_consumer: %d\n", prod->token, prod->irq,
+	pr_info("token %p irq %d: add_consumer: %d\n", sp->eventfd, prod->irq,
 		ret);
 	return ret;
 }
@@ -156,7 +157,7 @@ static void sample_del_consumer(struct irq_bypass_producer *prod,
 	sp->dels++;
 	mutex_unlock(&sp->lock);
 
-	pr_info("token %p irq %d: del_consumer\n", prod->token, prod->irq);
+	pr_info("token %p irq %d: del_consumer\n", sp->eventfd, prod->irq);
 }
 
 /*
@@ -211,8 +212,6 @@ static int sample_register(int fd, int irq)
 	}
 	mutex_init(&sp->lock);
 	sp->eventfd = eventfd;
-	sp->producer.token = eventfd;
-	sp->producer.irq = irq;
 	sp->producer.add_consumer = sample_add_consumer;	/* optional */
 	sp->producer.del_consumer = sample_del_consumer;	/* optional */
 	sp->producer.stop = sample_stop;			/* optional */
@@ -230,7 +229,7 @@ static int sample_register(int fd, int irq)
 	 * vfio-pci and vhost-vdpa only log such an error: the interrupt still
 	 * reaches the guest through the eventfd, just not directly.
 	 */
-	ret = irq_bypass_register_producer(&sp->producer);
+	ret = sample_register_producer(&sp->producer, eventfd, irq);
 	if (ret)
 		goto out_unlock;
 	sample = sp;
@@ -314,7 +313,7 @@ static int sample_state_show(struct seq_file *m, void *v)
 	}
 	mutex_lock(&sp->lock);
 	seq_printf(m, "registered=yes token=%p irq=%d paired=%s",
-		   sp->producer.token, sp->producer.irq,
+		   sp->eventfd, sp->producer.irq,
 		   sp->consumer ? "yes" : "no");
 	seq_printf(m, " stopped=%s adds=%lu add_failures=%lu dels=%lu stops=%lu starts=%lu\n",
 		   sp->stopped ? "yes" : "no", sp->adds, sp->add_failures,

@@ -22,6 +22,9 @@
 #                               and unregisters and unloads cleanly
 #                               (tests/samples/vfio-guest.sh)
 #   samples-qemu-6.12-deb13-vfio  the same on Debian 13's 6.12
+#   samples-build-debian-7.3    both build against trixie-backports' 7.3
+#                               headers, the API of Linux 6.17 and later
+#   samples-qemu-7.3-vfio       samples-qemu-6.12-vfio on that 7.3
 #
 # Usage: run.sh [PATTERN...]       run the checks whose names contain one of
 # the PATTERNs (all by default).
@@ -61,12 +64,21 @@ build_samples() {
 		return 1
 	}
 	echo "$out"
-	# Our header, not the kernel's, must have been used.
-	grep -q "$dir/samples/../include/linux/irqbypass.h" \
-		"$dir/samples/.irqbypass_sample_consumer.o.cmd" || {
-		echo "the build did not use include/linux/irqbypass.h"
+	# Our header, not the kernel's, must have been used; but the kernel's
+	# if it has the API of 6.17 and later, which samples/Kbuild then
+	# passes on as IRQBYPASS_EVENTFD_API.
+	local cmd=$dir/samples/.irqbypass_sample_consumer.o.cmd hdr
+	hdr=$(grep -o '[^ ]*/include/linux/irqbypass\.h' "$cmd" | head -n 1)
+	if grep -q 'struct eventfd_ctx \*eventfd' "$hdr"; then
+		grep -q -- -DIRQBYPASS_EVENTFD_API "$cmd" || {
+			echo "built against $hdr without IRQBYPASS_EVENTFD_API"
+			return 1
+		}
+		echo "built for the API of 6.17 and later, against $hdr"
+	elif [ "$hdr" != "$dir/samples/../include/linux/irqbypass.h" ]; then
+		echo "the build used $hdr, not include/linux/irqbypass.h"
 		return 1
-	}
+	fi
 	! grep -E 'warning:|error:|WARNING:' <<<"$out"
 }
 
@@ -100,6 +112,18 @@ samples_612() {
 }
 if want samples-build-debian-6.12; then
 	check samples-build-debian-6.12 samples_612
+fi
+
+# Linux 6.17's API: trixie-backports' 7.3, with its gcc-14 in a trixie
+# root (which has no sparse).
+samples_73() {
+	local -a mk
+	DISTRO_HEADERS_ONLY=1 distro_fetch 7.3 >&2
+	mapfile -t mk < <(distro_build_env)
+	build_samples "$DISTRO_KDIR" "$CACHE/build/samples-7.3" "${mk[@]}" W=1
+}
+if want samples-build-debian-7.3; then
+	check samples-build-debian-7.3 samples_73
 fi
 
 # qemu_samples IRQBYPASS: boot Debian's 6.1 kernel with IRQBYPASS (our
@@ -347,4 +371,7 @@ if want samples-qemu-6.12-vfio; then
 fi
 if want samples-qemu-6.12-deb13-vfio; then
 	check samples-qemu-6.12-deb13-vfio qemu_samples_vfio 6.12-deb13
+fi
+if want samples-qemu-7.3-vfio; then
+	check samples-qemu-7.3-vfio qemu_samples_vfio 7.3
 fi
