@@ -180,6 +180,9 @@ assert_producer_only() {
 		"1 $irq no"
 	expect "debugfs consumers while the irqfd exists" \
 		"$(section consumers@paired | lines)" 0
+	expect "stats while the irqfd exists: producers, producer_registrations" \
+		"$(stat paired producers) $(stat paired producer_registrations)" \
+		"1 1"
 	expect_module_refs paired
 	expect "calls of irq_bypass_register_consumer" \
 		"$(calls irq_bypass_register_consumer)" 0
