@@ -6,7 +6,7 @@
 #
 #   - the fuzz target replays the committed corpus, built with gcc and with
 #     clang, under ASan and UBSan, then libFuzzer fuzzes it for FUZZ_TIME
-#     seconds (60) from a fixed seed against the reference model; a failing
+#     seconds (30) from a fixed seed against the reference model; a failing
 #     input is kept in .cache/userspace/crashes/ and replayed on every run;
 #   - the unit checks (resizing, failed allocations, re-entry);
 #   - the concurrency test under ThreadSanitizer;
@@ -24,7 +24,7 @@ need build-essential clang-14 libclang-rt-14-dev patch
 
 T=$REPO/tools/testing/irqbypass
 OUT=$CACHE/userspace
-FUZZ_TIME=${FUZZ_TIME:-60}
+FUZZ_TIME=${FUZZ_TIME:-30}
 FUZZ_TIME_EVENTFD=${FUZZ_TIME_EVENTFD:-30}
 MUTANT_FUZZ_TIME=${MUTANT_FUZZ_TIME:-15}
 mkdir -p "$OUT/crashes" "$OUT/crashes-eventfd"
