@@ -15,12 +15,13 @@
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
-# Refuse a kernel with the API of 6.17 and later before kbuild starts (Kbuild
-# does so too, for "make -C KDIR M=..." and DKMS).  Its header is in KDIR,
-# in KDIR/source (a build tree made with O=), or in the tree that a Debian
-# headers package's Makefile includes.
+# Refuse a kernel that cannot use the module before kbuild starts (Kbuild
+# does so too, for "make -C KDIR M=..." and DKMS; see api.mk).  Its header
+# is in KDIR, in KDIR/source (a build tree made with O=), or in the tree
+# that a Debian headers package's Makefile includes.
 ifeq ($(filter-out check demo bench docs fresh-machine deb,$(MAKECMDGOALS)),$(MAKECMDGOALS))
 irqbypass-api-kernel := $(KDIR)
+irqbypass-api-config := $(KDIR)/include/config/auto.conf
 irqbypass-api-header := $(wildcard $(KDIR)/include/linux/irqbypass.h \
 	$(KDIR)/source/include/linux/irqbypass.h \
 	$(addsuffix /include/linux/irqbypass.h,$(shell sed -n \

@@ -7,7 +7,19 @@
  * carry the same opaque token, so that a device interrupt can be posted or
  * forwarded straight into a guest.
  *
- * Registry design
+ * Two front ends, one registry
+ *
+ * Linux 6.17 changed the API: the token became the eventfd, an argument of
+ * the register functions, and the structures lost their list_head and
+ * token and gained the eventfd and a pointer to the partner.  Kbuild reads
+ * the target kernel's own <linux/irqbypass.h> and builds the front end of
+ * its API (IRQBYPASS_EVENTFD_API for the later one); a kernel is never
+ * judged by its version number, since a distribution may backport the
+ * change.  Both front ends share everything but their index: the stripes
+ * and their locks, the connect and disconnect sequences, re-entry refusal,
+ * background resizing, counters, tracepoints and debugfs.
+ *
+ * Registry design (the API of Linux 4.4 to 6.16)
  *
  * The only per-object storage the ABI gives us is the list_head at the start
  * of each structure, so the registry is a hash table of list heads keyed by
@@ -60,6 +72,40 @@
  * taken for registered and refused is therefore: a node one of whose
  * neighbours points back at it, or whose pointers changed while it was
  * checked.  A caller can only defeat this by writing the node itself.
+ *
+ * The index of the API of Linux 6.17 and later
+ *
+ * The objects have no list_head, so the index lives outside them: each
+ * stripe has its own open addressing table of object pointers, linearly
+ * probed from the eventfd's hash, with backward-shift deletion (no
+ * tombstones).  A slot holds a producer, whose consumer, if any, is reached
+ * through its partner pointer, or a consumer without a producer (tagged in
+ * the pointer's low bit).  The key is read through the object: a
+ * registered object's eventfd, which the manager itself publishes before
+ * the stripe's lock is released.  So a pair takes one slot of 8 bytes.
+ *
+ * The background work resizes a stripe's table once its load leaves
+ * (1/4, 5/8], to a load in (1/4, 1/2]: a lookup probes one or two slots,
+ * and a registered pair costs at most 32 bytes of table, the smallest
+ * tables (8 slots a stripe, static, so that loading cannot fail) aside.  It
+ * allocates unlocked and moves a stripe under its lock.  A registration
+ * allocates only if registrations outrun the resizer and its stripe would
+ * be more than 3/4 full: it then grows that stripe at once, under its lock,
+ * and fails with -ENOMEM, registering nothing, if it cannot.  Linux's own
+ * manager allocates (an xarray node) on every registration and can fail
+ * the same way; here, in steady state, nothing is allocated.
+ *
+ * What the callers see is Linux 7.3's behaviour: the producer's irq is set
+ * first, -EINVAL with a warning for an object whose eventfd is already set,
+ * -EBUSY for a second object of a kind under one eventfd, the partner
+ * pointers set after a successful connect (after both start callbacks) and
+ * cleared after a disconnect, the eventfd published last and cleared by
+ * unregister, and unregistering an object whose eventfd is NULL a no-op.
+ * Two misuses get a defined result where Linux's does not: a NULL eventfd
+ * is refused with -EINVAL (Linux files it under index 0, and unregister
+ * then leaves it there), and unregistering an object whose eventfd is set
+ * but that is not registered under it warns and changes nothing (Linux
+ * erases whatever else is registered under that eventfd).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -102,6 +148,7 @@ MODULE_VERSION(IRQBYPASS_VERSION);
 /* Count connect failures per errno up to EHWPOISON; the last slot is "other". */
 #define IRQBYPASS_NR_ERRNO	(EHWPOISON + 2)
 
+#ifndef IRQBYPASS_EVENTFD_API
 struct irqbypass_bucket {
 	struct list_head producers;
 	struct list_head consumers;
@@ -111,6 +158,8 @@ struct irqbypass_table {
 	unsigned int bits;
 	struct irqbypass_bucket *buckets;
 };
+
+#endif
 
 /* Counters of one stripe, protected by its lock: no atomics on the hot path. */
 struct irqbypass_counters {
@@ -126,7 +175,13 @@ struct irqbypass_counters {
 
 struct irqbypass_stripe {
 	struct mutex lock;		/* covers every bucket of this stripe */
+#ifndef IRQBYPASS_EVENTFD_API
 	struct irqbypass_table *table;	/* protected by @lock */
+#else
+	unsigned long *slots;		/* 2^@bits of them, protected by @lock */
+	unsigned int bits;		/* protected by @lock */
+	unsigned int used;		/* slots taken, protected by @lock */
+#endif
 	struct irqbypass_counters count;	/* protected by @lock */
 	/*
 	 * The task running bypass callbacks under @lock, or NULL: set and
@@ -137,17 +192,8 @@ struct irqbypass_stripe {
 
 static struct irqbypass_stripe stripes[IRQBYPASS_NR_LOCKS];
 
-/* The smallest table lives here, so that loading can never fail. */
-static struct irqbypass_bucket boot_buckets[IRQBYPASS_NR_LOCKS];
-static struct irqbypass_table boot_table = {
-	.bits = IRQBYPASS_LOCK_BITS,
-	.buckets = boot_buckets,
-};
-
-/* The resizer's state; @table_bits is also read locklessly as a hint. */
+/* The resizer's state. */
 static DEFINE_MUTEX(resize_lock);
-static struct irqbypass_table *cur_table = &boot_table;
-static unsigned int table_bits = IRQBYPASS_LOCK_BITS;
 /* After a failed allocation, wait until @resize_retry before trying again. */
 static bool resize_backoff;
 static unsigned long resize_retry;
@@ -164,6 +210,18 @@ static DECLARE_WORK(resize_work, irqbypass_resize_work);
  */
 static DECLARE_FAULT_ATTR(fail_resize);
 
+#ifndef IRQBYPASS_EVENTFD_API
+/* The smallest table lives here, so that loading can never fail. */
+static struct irqbypass_bucket boot_buckets[IRQBYPASS_NR_LOCKS];
+static struct irqbypass_table boot_table = {
+	.bits = IRQBYPASS_LOCK_BITS,
+	.buckets = boot_buckets,
+};
+
+/* @table_bits is also read locklessly as a hint. */
+static struct irqbypass_table *cur_table = &boot_table;
+static unsigned int table_bits = IRQBYPASS_LOCK_BITS;
+
 /*
  * Objects registered: @registered plus every CPU's @registered_delta.  A CPU
  * folds its delta into @registered once it reaches IRQBYPASS_ACCOUNT_BATCH,
@@ -175,6 +233,7 @@ static DECLARE_FAULT_ATTR(fail_resize);
 #define IRQBYPASS_ACCOUNT_BATCH	32
 static DEFINE_PER_CPU(long, registered_delta);
 static atomic_long_t registered;
+#endif
 
 /* Rare events, counted globally. */
 static struct {
@@ -195,27 +254,19 @@ static struct irqbypass_stripe *irqbypass_stripe(u32 hash)
 	return &stripes[hash >> (IRQBYPASS_HASH_BITS - IRQBYPASS_LOCK_BITS)];
 }
 
-static struct irqbypass_bucket *irqbypass_bucket(struct irqbypass_table *t,
-						 u32 hash)
-{
-	return &t->buckets[hash >> (IRQBYPASS_HASH_BITS - t->bits)];
-}
-
 /*
- * Lock the stripe that covers @token and return it, with the bucket for
- * @token in *@bucket.  mutex_lock() is also where a call from atomic context
- * is caught (might_sleep()), so the API functions need no check of their own.
+ * Lock the stripe that covers the token whose hash is @hash, and return
+ * it.  mutex_lock() is also where a call from atomic context is caught
+ * (might_sleep()), so the API functions need no check of their own.
  *
  * Returns NULL, with one warning naming @caller, when the current task is
  * running bypass callbacks under this very lock: a callback called back into
  * the manager, and taking the lock again would deadlock.  This costs one read
  * of the stripe's cache line, which is about to be locked anyway.
  */
-static struct irqbypass_stripe *irqbypass_lock(const void *token,
-					       struct irqbypass_bucket **bucket,
-					       unsigned long caller)
+static struct irqbypass_stripe *irqbypass_lock_stripe(u32 hash,
+						      unsigned long caller)
 {
-	u32 hash = irqbypass_hash(token);
 	struct irqbypass_stripe *s = irqbypass_stripe(hash);
 
 	if (unlikely(READ_ONCE(s->cb_task) == current)) {
@@ -224,7 +275,158 @@ static struct irqbypass_stripe *irqbypass_lock(const void *token,
 		return NULL;
 	}
 	mutex_lock(&s->lock);
-	*bucket = irqbypass_bucket(s->table, hash);
+	return s;
+}
+
+static void irqbypass_count_connect(struct irqbypass_stripe *s, int ret)
+{
+	if (!ret) {
+		s->count.connects++;
+		return;
+	}
+	s->count.connect_failures++;
+	atomic_long_inc(&stats.connect_errno[min(-ret, IRQBYPASS_NR_ERRNO - 1)]);
+}
+
+/*
+ * Connect @prod and @cons, both of token @token, under the lock of stripe
+ * @s: the callbacks, in the order every version of the manager has called
+ * them.  The front end records the pair once this succeeded.
+ */
+static int irqbypass_connect(struct irqbypass_stripe *s, const void *token,
+			     struct irq_bypass_producer *prod,
+			     struct irq_bypass_consumer *cons)
+{
+	int ret = 0;
+
+	lockdep_assert_held(&s->lock);
+	WRITE_ONCE(s->cb_task, current);
+
+	if (prod->stop)
+		prod->stop(prod);
+	if (cons->stop)
+		cons->stop(cons);
+
+	if (prod->add_consumer)
+		ret = prod->add_consumer(prod, cons);
+
+	if (!ret) {
+		ret = cons->add_producer(cons, prod);
+		if (ret && prod->del_consumer)
+			prod->del_consumer(prod, cons);
+	}
+
+	if (cons->start)
+		cons->start(cons);
+	if (prod->start)
+		prod->start(prod);
+	WRITE_ONCE(s->cb_task, NULL);
+
+	/* A positive return would be taken for success by our callers. */
+	if (WARN_ON_ONCE(ret > 0))
+		ret = -EIO;
+
+	irqbypass_count_connect(s, ret);
+	trace_irqbypass_connect(token, prod, cons, ret);
+	return ret;
+}
+
+static void irqbypass_disconnect(struct irqbypass_stripe *s, const void *token,
+				 struct irq_bypass_producer *prod,
+				 struct irq_bypass_consumer *cons)
+{
+	lockdep_assert_held(&s->lock);
+	WRITE_ONCE(s->cb_task, current);
+
+	if (prod->stop)
+		prod->stop(prod);
+	if (cons->stop)
+		cons->stop(cons);
+
+	cons->del_producer(cons, prod);
+
+	if (prod->del_consumer)
+		prod->del_consumer(prod, cons);
+
+	if (cons->start)
+		cons->start(cons);
+	if (prod->start)
+		prod->start(prod);
+	WRITE_ONCE(s->cb_task, NULL);
+
+	s->count.disconnects++;
+	trace_irqbypass_disconnect(token, prod, cons);
+}
+
+#ifdef CONFIG_DEBUG_FS
+static void irqbypass_show_fn(struct seq_file *m, const char *name,
+			      const void *fn)
+{
+	if (fn)
+		seq_printf(m, " %s=%ps", name, fn);
+	else
+		seq_printf(m, " %s=-", name);
+}
+
+/* One line of debugfs irqbypass/producers: @prod, and @cons if paired. */
+static void irqbypass_show_producer(struct seq_file *m,
+				    struct irq_bypass_producer *prod,
+				    const void *token,
+				    struct irq_bypass_consumer *cons)
+{
+	seq_printf(m, "token=%p irq=%d paired=%s", token, prod->irq,
+		   cons ? "yes" : "no");
+	irqbypass_show_fn(m, "add_consumer", prod->add_consumer);
+	irqbypass_show_fn(m, "del_consumer", prod->del_consumer);
+	irqbypass_show_fn(m, "stop", prod->stop);
+	irqbypass_show_fn(m, "start", prod->start);
+	seq_putc(m, '\n');
+}
+
+/* One line of debugfs irqbypass/consumers: @cons, and @prod if paired. */
+static void irqbypass_show_consumer(struct seq_file *m,
+				    struct irq_bypass_consumer *cons,
+				    const void *token,
+				    struct irq_bypass_producer *prod)
+{
+	seq_printf(m, "token=%p", token);
+	if (prod)
+		seq_printf(m, " irq=%d paired=yes", prod->irq);
+	else
+		seq_puts(m, " irq=- paired=no");
+	irqbypass_show_fn(m, "add_producer", cons->add_producer);
+	irqbypass_show_fn(m, "del_producer", cons->del_producer);
+	irqbypass_show_fn(m, "stop", cons->stop);
+	irqbypass_show_fn(m, "start", cons->start);
+	seq_putc(m, '\n');
+}
+#endif
+
+#ifndef IRQBYPASS_EVENTFD_API
+/*
+ * The front end of the API of Linux 4.4 to 6.16, and its index: the
+ * list_heads in the objects.
+ */
+
+static struct irqbypass_bucket *irqbypass_bucket(struct irqbypass_table *t,
+						 u32 hash)
+{
+	return &t->buckets[hash >> (IRQBYPASS_HASH_BITS - t->bits)];
+}
+
+/*
+ * Lock the stripe that covers @token and return it, with the bucket for
+ * @token in *@bucket, or NULL as irqbypass_lock_stripe() does.
+ */
+static struct irqbypass_stripe *irqbypass_lock(const void *token,
+					       struct irqbypass_bucket **bucket,
+					       unsigned long caller)
+{
+	u32 hash = irqbypass_hash(token);
+	struct irqbypass_stripe *s = irqbypass_lock_stripe(hash, caller);
+
+	if (s)
+		*bucket = irqbypass_bucket(s->table, hash);
 	return s;
 }
 
@@ -294,81 +496,6 @@ irqbypass_find_consumer(struct irqbypass_stripe *s, struct irqbypass_bucket *b,
 		if (cons->token == token)
 			return cons;
 	return NULL;
-}
-
-static void irqbypass_count_connect(struct irqbypass_stripe *s, int ret)
-{
-	if (!ret) {
-		s->count.connects++;
-		return;
-	}
-	s->count.connect_failures++;
-	atomic_long_inc(&stats.connect_errno[min(-ret, IRQBYPASS_NR_ERRNO - 1)]);
-}
-
-static int irqbypass_connect(struct irqbypass_stripe *s,
-			     struct irq_bypass_producer *prod,
-			     struct irq_bypass_consumer *cons)
-{
-	int ret = 0;
-
-	lockdep_assert_held(&s->lock);
-	WRITE_ONCE(s->cb_task, current);
-
-	if (prod->stop)
-		prod->stop(prod);
-	if (cons->stop)
-		cons->stop(cons);
-
-	if (prod->add_consumer)
-		ret = prod->add_consumer(prod, cons);
-
-	if (!ret) {
-		ret = cons->add_producer(cons, prod);
-		if (ret && prod->del_consumer)
-			prod->del_consumer(prod, cons);
-	}
-
-	if (cons->start)
-		cons->start(cons);
-	if (prod->start)
-		prod->start(prod);
-	WRITE_ONCE(s->cb_task, NULL);
-
-	/* A positive return would be taken for success by our callers. */
-	if (WARN_ON_ONCE(ret > 0))
-		ret = -EIO;
-
-	irqbypass_count_connect(s, ret);
-	trace_irqbypass_connect(prod, cons, ret);
-	return ret;
-}
-
-static void irqbypass_disconnect(struct irqbypass_stripe *s,
-				 struct irq_bypass_producer *prod,
-				 struct irq_bypass_consumer *cons)
-{
-	lockdep_assert_held(&s->lock);
-	WRITE_ONCE(s->cb_task, current);
-
-	if (prod->stop)
-		prod->stop(prod);
-	if (cons->stop)
-		cons->stop(cons);
-
-	cons->del_producer(cons, prod);
-
-	if (prod->del_consumer)
-		prod->del_consumer(prod, cons);
-
-	if (cons->start)
-		cons->start(cons);
-	if (prod->start)
-		prod->start(prod);
-	WRITE_ONCE(s->cb_task, NULL);
-
-	s->count.disconnects++;
-	trace_irqbypass_disconnect(prod, cons);
 }
 
 /*
@@ -624,7 +751,7 @@ int irq_bypass_register_producer(struct irq_bypass_producer *producer)
 
 	consumer = irqbypass_find_consumer(s, b, producer->token);
 	if (consumer) {
-		ret = irqbypass_connect(s, producer, consumer);
+		ret = irqbypass_connect(s, producer->token, producer, consumer);
 		if (ret)
 			goto out_unlock;
 	}
@@ -635,13 +762,13 @@ int irq_bypass_register_producer(struct irq_bypass_producer *producer)
 	mutex_unlock(&s->lock);
 
 	irqbypass_account(1);
-	trace_irqbypass_register_producer(producer, 0);
+	trace_irqbypass_register_producer(producer->token, producer, 0);
 	return 0;
 
 out_unlock:
 	mutex_unlock(&s->lock);
 out:
-	trace_irqbypass_register_producer(producer, ret);
+	trace_irqbypass_register_producer(producer->token, producer, ret);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(irq_bypass_register_producer);
@@ -682,14 +809,14 @@ void irq_bypass_unregister_producer(struct irq_bypass_producer *producer)
 
 	consumer = irqbypass_find_consumer(s, b, producer->token);
 	if (consumer)
-		irqbypass_disconnect(s, producer, consumer);
+		irqbypass_disconnect(s, producer->token, producer, consumer);
 
 	list_del(&producer->node);
 	s->count.producers--;
 	mutex_unlock(&s->lock);
 
 	irqbypass_account(-1);
-	trace_irqbypass_unregister_producer(producer, 0);
+	trace_irqbypass_unregister_producer(producer->token, producer, 0);
 }
 EXPORT_SYMBOL_GPL(irq_bypass_unregister_producer);
 
@@ -742,7 +869,7 @@ int irq_bypass_register_consumer(struct irq_bypass_consumer *consumer)
 
 	producer = irqbypass_find_producer(s, b, consumer->token);
 	if (producer) {
-		ret = irqbypass_connect(s, producer, consumer);
+		ret = irqbypass_connect(s, consumer->token, producer, consumer);
 		if (ret)
 			goto out_unlock;
 	}
@@ -753,13 +880,13 @@ int irq_bypass_register_consumer(struct irq_bypass_consumer *consumer)
 	mutex_unlock(&s->lock);
 
 	irqbypass_account(1);
-	trace_irqbypass_register_consumer(consumer, 0);
+	trace_irqbypass_register_consumer(consumer->token, consumer, 0);
 	return 0;
 
 out_unlock:
 	mutex_unlock(&s->lock);
 out:
-	trace_irqbypass_register_consumer(consumer, ret);
+	trace_irqbypass_register_consumer(consumer->token, consumer, ret);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(irq_bypass_register_consumer);
@@ -798,14 +925,14 @@ void irq_bypass_unregister_consumer(struct irq_bypass_consumer *consumer)
 
 	producer = irqbypass_find_producer(s, b, consumer->token);
 	if (producer)
-		irqbypass_disconnect(s, producer, consumer);
+		irqbypass_disconnect(s, producer->token, producer, consumer);
 
 	list_del(&consumer->node);
 	s->count.consumers--;
 	mutex_unlock(&s->lock);
 
 	irqbypass_account(-1);
-	trace_irqbypass_unregister_consumer(consumer, 0);
+	trace_irqbypass_unregister_consumer(consumer->token, consumer, 0);
 }
 EXPORT_SYMBOL_GPL(irq_bypass_unregister_consumer);
 
@@ -836,7 +963,703 @@ VISIBLE_IF_KUNIT int irqbypass_kunit_resize(unsigned int bits)
 	return ret;
 }
 EXPORT_SYMBOL_IF_KUNIT(irqbypass_kunit_resize);
+#endif
 
+#ifdef CONFIG_DEBUG_FS
+/* Show every producer or every consumer of stripe @s, whose lock is held. */
+static void irqbypass_show_stripe(struct seq_file *m,
+				  struct irqbypass_stripe *s, bool producers)
+{
+	unsigned long n = 1UL << (s->table->bits - IRQBYPASS_LOCK_BITS);
+	unsigned long first = (s - stripes) * n, j;
+
+	for (j = first; j < first + n; j++) {
+		struct irqbypass_bucket *b = &s->table->buckets[j];
+		struct irq_bypass_producer *prod;
+		struct irq_bypass_consumer *cons;
+
+		if (producers) {
+			list_for_each_entry(prod, &b->producers, node) {
+				cons = irqbypass_find_consumer(s, b, prod->token);
+				irqbypass_show_producer(m, prod, prod->token, cons);
+			}
+		} else {
+			list_for_each_entry(cons, &b->consumers, node) {
+				prod = irqbypass_find_producer(s, b, cons->token);
+				irqbypass_show_consumer(m, cons, cons->token, prod);
+			}
+		}
+	}
+}
+#endif
+
+static void irqbypass_index_init(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < IRQBYPASS_NR_LOCKS; i++) {
+		stripes[i].table = &boot_table;
+		INIT_LIST_HEAD(&boot_buckets[i].producers);
+		INIT_LIST_HEAD(&boot_buckets[i].consumers);
+	}
+}
+
+static void irqbypass_index_exit(void)
+{
+	irqbypass_free_table(cur_table);
+}
+
+/* What debugfs irqbypass/stats calls the index's size. */
+#define IRQBYPASS_INDEX_NAME	"buckets"
+static unsigned long irqbypass_index_size(void)
+{
+	return 1UL << READ_ONCE(table_bits);
+}
+
+#else /* IRQBYPASS_EVENTFD_API */
+
+/*
+ * The index of the API of Linux 6.17 and later: per stripe, an open
+ * addressing table of object pointers, linearly probed, keyed by the
+ * eventfd that the object in a slot publishes.  A slot holds a producer,
+ * with its consumer, if any, reached through the producer's partner
+ * pointer, or (tagged with IRQBYPASS_SLOT_CONSUMER) a consumer that has no
+ * producer.  A producer-consumer pair takes one slot: 8 bytes.
+ */
+#define IRQBYPASS_SLOT_CONSUMER	1UL
+#define IRQBYPASS_SLOT_MIN_BITS	3
+#define IRQBYPASS_SLOT_MAX_BITS	(IRQBYPASS_MAX_BITS - IRQBYPASS_LOCK_BITS)
+
+/* The smallest tables live here, so that loading can never fail. */
+static unsigned long boot_slots[IRQBYPASS_NR_LOCKS][1 << IRQBYPASS_SLOT_MIN_BITS];
+
+static unsigned long irqbypass_slot_size(unsigned int bits)
+{
+	return 1UL << bits;
+}
+
+static const void *irqbypass_slot_key(unsigned long slot)
+{
+	if (slot & IRQBYPASS_SLOT_CONSUMER)
+		return ((struct irq_bypass_consumer *)
+			(slot - IRQBYPASS_SLOT_CONSUMER))->eventfd;
+	return ((struct irq_bypass_producer *)slot)->eventfd;
+}
+
+static struct irq_bypass_consumer *irqbypass_slot_consumer(unsigned long slot)
+{
+	if (!(slot & IRQBYPASS_SLOT_CONSUMER))
+		return NULL;
+	return (struct irq_bypass_consumer *)(slot - IRQBYPASS_SLOT_CONSUMER);
+}
+
+static struct irq_bypass_producer *irqbypass_slot_producer(unsigned long slot)
+{
+	if (slot & IRQBYPASS_SLOT_CONSUMER)
+		return NULL;
+	return (struct irq_bypass_producer *)slot;
+}
+
+/*
+ * The index in @slots (2^@bits of them) of the slot that holds @token, or
+ * of the empty slot where its probe ends.  The load never exceeds 3/4, so
+ * there always is one.
+ */
+static unsigned long irqbypass_probe(const unsigned long *slots,
+				     unsigned int bits, u32 hash,
+				     const void *token)
+{
+	unsigned long mask = irqbypass_slot_size(bits) - 1, i;
+
+	for (i = hash & mask; slots[i]; i = (i + 1) & mask)
+		if (irqbypass_slot_key(slots[i]) == token)
+			break;
+	return i;
+}
+
+/* Remove slot @i, shifting back the entries whose probe passed over it. */
+static void irqbypass_slot_delete(struct irqbypass_stripe *s, unsigned long i)
+{
+	unsigned long mask = irqbypass_slot_size(s->bits) - 1, j = i, home;
+
+	lockdep_assert_held(&s->lock);
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!s->slots[j])
+			break;
+		home = irqbypass_hash(irqbypass_slot_key(s->slots[j])) & mask;
+		/* It stays if its home is cyclically in (i, j]. */
+		if (((j - home) & mask) < ((j - i) & mask))
+			continue;
+		s->slots[i] = s->slots[j];
+		i = j;
+	}
+	s->slots[i] = 0;
+	s->used--;
+}
+
+/*
+ * The table size we aim for with @used slots taken: a load of more than
+ * 1/4 and at most 1/2.  A pair takes one slot of 8 bytes, so it costs at
+ * most 32 bytes of table once the table is past its smallest size.
+ */
+static unsigned int irqbypass_wanted_slot_bits(unsigned long used)
+{
+	unsigned int bits = used > 1 ? fls_long(used - 1) + 1 : 0;
+
+	return clamp_t(unsigned int, bits, IRQBYPASS_SLOT_MIN_BITS,
+		       IRQBYPASS_SLOT_MAX_BITS);
+}
+
+/* Whether stripe @s should be resized: a load above 5/8 or below 1/4. */
+static bool irqbypass_slots_unfit(struct irqbypass_stripe *s)
+{
+	unsigned long size = irqbypass_slot_size(s->bits);
+
+	return (s->used > size / 8 * 5 && s->bits < IRQBYPASS_SLOT_MAX_BITS) ||
+	       (s->used < size / 4 && s->bits > IRQBYPASS_SLOT_MIN_BITS);
+}
+
+static unsigned long *irqbypass_alloc_slots(unsigned int bits)
+{
+	unsigned long *slots;
+
+	/* The callers cope with a failure: no allocation warnings. */
+	if (should_fail(&fail_resize, sizeof(*slots) << bits))
+		return NULL;
+	slots = kvcalloc(irqbypass_slot_size(bits), sizeof(*slots),
+			 GFP_KERNEL | __GFP_NOWARN);
+	if (slots)
+		atomic_long_add(sizeof(*slots) << bits, &stats.table_bytes);
+	return slots;
+}
+
+static void irqbypass_free_slots(struct irqbypass_stripe *s,
+				 unsigned long *slots, unsigned int bits)
+{
+	if (slots == boot_slots[s - stripes])
+		return;
+	atomic_long_sub(sizeof(*slots) << bits, &stats.table_bytes);
+	kvfree(slots);
+}
+
+/*
+ * Move stripe @s into @slots, 2^@bits of them, and free its old table.
+ * The new table must hold every entry at a load of at most 3/4.
+ */
+static void irqbypass_move_slots(struct irqbypass_stripe *s,
+				 unsigned long *slots, unsigned int bits)
+{
+	unsigned long *old = s->slots, i;
+	unsigned int old_bits = s->bits;
+
+	lockdep_assert_held(&s->lock);
+	for (i = 0; i < irqbypass_slot_size(old_bits); i++) {
+		const void *token;
+
+		if (!old[i])
+			continue;
+		token = irqbypass_slot_key(old[i]);
+		slots[irqbypass_probe(slots, bits, irqbypass_hash(token),
+				      token)] = old[i];
+	}
+	s->slots = slots;
+	s->bits = bits;
+	irqbypass_free_slots(s, old, old_bits);
+}
+
+static void irqbypass_resize_later(struct irqbypass_stripe *s)
+{
+	if (irqbypass_slots_unfit(s) &&
+	    (!READ_ONCE(resize_backoff) ||
+	     time_after_eq(jiffies, READ_ONCE(resize_retry))))
+		queue_work(system_unbound_wq, &resize_work);
+}
+
+/*
+ * Make room for one more slot in stripe @s, whose lock is held: at once,
+ * if the background resize has not caught up and the load would exceed
+ * 3/4.  The only allocation a registration can make, and only when
+ * registrations outrun the resizer.
+ */
+static int irqbypass_make_room(struct irqbypass_stripe *s)
+{
+	unsigned int bits = s->bits + 1;
+	unsigned long *slots;
+
+	lockdep_assert_held(&s->lock);
+	if (s->used + 1 <= irqbypass_slot_size(s->bits) / 4 * 3)
+		return 0;
+	if (bits > IRQBYPASS_SLOT_MAX_BITS)
+		return -ENOSPC;
+	slots = irqbypass_alloc_slots(bits);
+	if (!slots) {
+		atomic_long_inc(&stats.resize_failures);
+		return -ENOMEM;
+	}
+	irqbypass_move_slots(s, slots, bits);
+	atomic_long_inc(&stats.resizes);
+	return 0;
+}
+
+/* Resize stripe @s to fit what it holds; the allocation is made unlocked. */
+static int irqbypass_resize_stripe(struct irqbypass_stripe *s)
+{
+	unsigned long *slots;
+	unsigned int bits;
+	bool same;
+
+	mutex_lock(&s->lock);
+	bits = irqbypass_wanted_slot_bits(s->used);
+	same = bits == s->bits;
+	mutex_unlock(&s->lock);
+	if (same)
+		return 0;
+	/* The smallest table is the stripe's own, and needs no allocation. */
+	slots = NULL;
+	if (bits != IRQBYPASS_SLOT_MIN_BITS) {
+		slots = irqbypass_alloc_slots(bits);
+		if (!slots)
+			return -ENOMEM;
+	}
+
+	mutex_lock(&s->lock);
+	if (!slots)
+		slots = boot_slots[s - stripes];
+	/* Registrations meanwhile may have filled what we allocated. */
+	if (s->used > irqbypass_slot_size(bits) / 4 * 3 || bits == s->bits) {
+		mutex_unlock(&s->lock);
+		irqbypass_free_slots(s, slots, bits);
+		return 0;
+	}
+	if (slots == boot_slots[s - stripes])
+		memset(slots, 0, sizeof(boot_slots[0]));
+	irqbypass_move_slots(s, slots, bits);
+	mutex_unlock(&s->lock);
+	atomic_long_inc(&stats.resizes);
+	return 0;
+}
+
+static void irqbypass_resize_work(struct work_struct *work)
+{
+	bool failed = false;
+	unsigned int i;
+
+	mutex_lock(&resize_lock);
+	for (i = 0; i < IRQBYPASS_NR_LOCKS; i++) {
+		struct irqbypass_stripe *s = &stripes[i];
+
+		/* A lockless hint; irqbypass_resize_stripe() looks again. */
+		if (!data_race(irqbypass_slots_unfit(s)))
+			continue;
+		if (irqbypass_resize_stripe(s)) {
+			atomic_long_inc(&stats.resize_failures);
+			failed = true;
+		}
+		cond_resched();
+	}
+	/* Longer probes until memory is back; retry later. */
+	if (failed)
+		WRITE_ONCE(resize_retry, jiffies + HZ);
+	WRITE_ONCE(resize_backoff, failed);
+	mutex_unlock(&resize_lock);
+}
+
+static long irqbypass_registered(void)
+{
+	long nr = 0;
+	unsigned int i;
+
+	for (i = 0; i < IRQBYPASS_NR_LOCKS; i++) {
+		mutex_lock(&stripes[i].lock);
+		nr += stripes[i].count.producers + stripes[i].count.consumers;
+		mutex_unlock(&stripes[i].lock);
+	}
+	return nr;
+}
+
+/**
+ * irq_bypass_register_producer - register an IRQ bypass producer
+ * @producer: the producer to register; its @eventfd must be NULL
+ * @eventfd: the eventfd the producer shares with its consumer
+ * @irq: the Linux interrupt number of the producer, for the consumer's use
+ *
+ * Sets @producer->irq to @irq, before anything else can fail, and adds
+ * @producer to the registry under @eventfd.  If a consumer is registered
+ * with the same eventfd, connects the two: both are stopped, the
+ * producer's add_consumer and the consumer's add_producer are called, and
+ * both are started again; then each gets the other as its partner.
+ * @producer->eventfd is set last, on success only.
+ *
+ * Context: process context; may sleep.  Must not be called from a bypass
+ * callback; if a callback does so on the lock it runs under, the call is
+ * refused with -EDEADLK and one warning.
+ * Return: 0 on success; -EINVAL, with one warning, if @producer->eventfd
+ * is set (already registered: a caller bug); -EINVAL if @producer or
+ * @eventfd is NULL; -EBUSY if a producer with this eventfd is registered;
+ * -ENOMEM if the index had to grow at once and could not (see "The index
+ * of the API of Linux 6.17 and later"); -EDEADLK if called from a callback
+ * under the lock for this eventfd; or the error with which a connect
+ * callback failed.  On any error nothing is registered, no pointer is
+ * published, and the consumer, if any, stays registered and unconnected.
+ */
+int irq_bypass_register_producer(struct irq_bypass_producer *producer,
+				 struct eventfd_ctx *eventfd, int irq)
+{
+	struct irq_bypass_consumer *consumer;
+	struct irqbypass_stripe *s;
+	unsigned long i;
+	u32 hash;
+	int ret;
+
+	if (!producer || WARN_ON_ONCE(producer->eventfd)) {
+		atomic_long_inc(&stats.invalid);
+		return -EINVAL;
+	}
+	producer->irq = irq;
+	if (!eventfd) {
+		atomic_long_inc(&stats.invalid);
+		return -EINVAL;
+	}
+
+	hash = irqbypass_hash(eventfd);
+	s = irqbypass_lock_stripe(hash, _RET_IP_);
+	if (!s) {
+		ret = -EDEADLK;
+		goto out;
+	}
+
+	i = irqbypass_probe(s->slots, s->bits, hash, eventfd);
+	if (irqbypass_slot_producer(s->slots[i])) {
+		s->count.busy++;
+		ret = -EBUSY;
+		goto out_unlock;
+	}
+
+	consumer = irqbypass_slot_consumer(s->slots[i]);
+	if (consumer) {
+		ret = irqbypass_connect(s, eventfd, producer, consumer);
+		if (ret)
+			goto out_unlock;
+		producer->consumer = consumer;
+		consumer->producer = producer;
+	} else {
+		ret = irqbypass_make_room(s);
+		if (ret)
+			goto out_unlock;
+		i = irqbypass_probe(s->slots, s->bits, hash, eventfd);
+		s->used++;
+	}
+	/* The producer takes the consumer's slot, or an empty one. */
+	s->slots[i] = (unsigned long)producer;
+	producer->eventfd = eventfd;
+	s->count.producers++;
+	s->count.producer_registrations++;
+	irqbypass_resize_later(s);
+	mutex_unlock(&s->lock);
+
+	trace_irqbypass_register_producer(eventfd, producer, 0);
+	return 0;
+
+out_unlock:
+	mutex_unlock(&s->lock);
+out:
+	trace_irqbypass_register_producer(eventfd, producer, ret);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(irq_bypass_register_producer);
+
+/*
+ * The slot of registered object @obj in stripe @s, under @eventfd, or -1
+ * with one warning naming @caller: @obj claims, by its eventfd, to be
+ * registered, and is not.  Its caller changed the eventfd, or set it
+ * itself; the manager then changes nothing, where Linux's own would erase
+ * whatever else is registered under that eventfd.
+ */
+static long irqbypass_slot_of(struct irqbypass_stripe *s, u32 hash,
+			      struct eventfd_ctx *eventfd, unsigned long obj,
+			      const char *what, unsigned long caller)
+{
+	unsigned long i = irqbypass_probe(s->slots, s->bits, hash, eventfd);
+	struct irq_bypass_producer *prod = irqbypass_slot_producer(s->slots[i]);
+
+	if (s->slots[i] == obj ||
+	    (prod && (unsigned long)prod->consumer + IRQBYPASS_SLOT_CONSUMER == obj))
+		return i;
+	WARN_ONCE(1, "irqbypass: %pS unregistered a %s whose eventfd is set but that is not registered under it: ignored\n",
+		  (void *)caller, what);
+	return -1;
+}
+
+/**
+ * irq_bypass_unregister_producer - unregister an IRQ bypass producer
+ * @producer: the producer to unregister
+ *
+ * Removes @producer from the registry, first disconnecting it from its
+ * consumer, @producer->consumer, if it is connected, and clears
+ * @producer->eventfd.  A producer whose eventfd is NULL (it never was
+ * registered, its registration failed, or it already has been
+ * unregistered) is left alone: nothing happens and no callback runs.  A
+ * producer whose eventfd is set but that is not registered under it gets
+ * one warning, and nothing changes.
+ *
+ * Context: process context; may sleep.  Must not be called from a bypass
+ * callback; if a callback does so on the lock it runs under, nothing happens
+ * but one warning.
+ */
+void irq_bypass_unregister_producer(struct irq_bypass_producer *producer)
+{
+	struct irq_bypass_consumer *consumer;
+	struct eventfd_ctx *eventfd;
+	struct irqbypass_stripe *s;
+	long i;
+	u32 hash;
+
+	if (!producer || !producer->eventfd)
+		return;
+
+	eventfd = producer->eventfd;
+	hash = irqbypass_hash(eventfd);
+	s = irqbypass_lock_stripe(hash, _RET_IP_);
+	if (!s)
+		return;
+
+	i = irqbypass_slot_of(s, hash, eventfd, (unsigned long)producer,
+			      "producer", _RET_IP_);
+	if (i < 0) {
+		mutex_unlock(&s->lock);
+		return;
+	}
+
+	consumer = producer->consumer;
+	if (consumer) {
+		irqbypass_disconnect(s, eventfd, producer, consumer);
+		producer->consumer = NULL;
+		consumer->producer = NULL;
+		/* The consumer keeps the slot. */
+		s->slots[i] = (unsigned long)consumer + IRQBYPASS_SLOT_CONSUMER;
+	} else {
+		irqbypass_slot_delete(s, i);
+	}
+	producer->eventfd = NULL;
+	s->count.producers--;
+	irqbypass_resize_later(s);
+	mutex_unlock(&s->lock);
+
+	trace_irqbypass_unregister_producer(eventfd, producer, 0);
+}
+EXPORT_SYMBOL_GPL(irq_bypass_unregister_producer);
+
+/**
+ * irq_bypass_register_consumer - register an IRQ bypass consumer
+ * @consumer: the consumer to register; its @eventfd must be NULL, and its
+ *	@add_producer and @del_producer must be set
+ * @eventfd: the eventfd the consumer shares with its producer
+ *
+ * Adds @consumer to the registry under @eventfd and, if a producer is
+ * registered with the same eventfd, connects the two as
+ * irq_bypass_register_producer() does.  @consumer->eventfd is set last, on
+ * success only.
+ *
+ * Context: process context; may sleep.  Must not be called from a bypass
+ * callback; if a callback does so on the lock it runs under, the call is
+ * refused with -EDEADLK and one warning.
+ * Return: 0 on success; -EINVAL, with one warning, if @consumer->eventfd
+ * is set (already registered: a caller bug); -EINVAL if @consumer or
+ * @eventfd is NULL, or one of the required callbacks is; -EBUSY if a
+ * consumer with this eventfd is registered; -ENOMEM if the index had to
+ * grow at once and could not; -EDEADLK if called from a callback under the
+ * lock for this eventfd; or the error with which a connect callback
+ * failed.  On any error nothing is registered, no pointer is published,
+ * and the producer, if any, stays registered and unconnected.
+ */
+int irq_bypass_register_consumer(struct irq_bypass_consumer *consumer,
+				 struct eventfd_ctx *eventfd)
+{
+	struct irq_bypass_producer *producer;
+	struct irqbypass_stripe *s;
+	unsigned long i;
+	u32 hash;
+	int ret;
+
+	if (!consumer || WARN_ON_ONCE(consumer->eventfd) ||
+	    !consumer->add_producer || !consumer->del_producer || !eventfd) {
+		atomic_long_inc(&stats.invalid);
+		return -EINVAL;
+	}
+
+	hash = irqbypass_hash(eventfd);
+	s = irqbypass_lock_stripe(hash, _RET_IP_);
+	if (!s) {
+		ret = -EDEADLK;
+		goto out;
+	}
+
+	i = irqbypass_probe(s->slots, s->bits, hash, eventfd);
+	producer = irqbypass_slot_producer(s->slots[i]);
+	if (irqbypass_slot_consumer(s->slots[i]) ||
+	    (producer && producer->consumer)) {
+		s->count.busy++;
+		ret = -EBUSY;
+		goto out_unlock;
+	}
+
+	if (producer) {
+		/* The producer keeps the slot; the pair is found through it. */
+		ret = irqbypass_connect(s, eventfd, producer, consumer);
+		if (ret)
+			goto out_unlock;
+		producer->consumer = consumer;
+		consumer->producer = producer;
+	} else {
+		ret = irqbypass_make_room(s);
+		if (ret)
+			goto out_unlock;
+		i = irqbypass_probe(s->slots, s->bits, hash, eventfd);
+		s->slots[i] = (unsigned long)consumer + IRQBYPASS_SLOT_CONSUMER;
+		s->used++;
+	}
+	consumer->eventfd = eventfd;
+	s->count.consumers++;
+	s->count.consumer_registrations++;
+	irqbypass_resize_later(s);
+	mutex_unlock(&s->lock);
+
+	trace_irqbypass_register_consumer(eventfd, consumer, 0);
+	return 0;
+
+out_unlock:
+	mutex_unlock(&s->lock);
+out:
+	trace_irqbypass_register_consumer(eventfd, consumer, ret);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(irq_bypass_register_consumer);
+
+/**
+ * irq_bypass_unregister_consumer - unregister an IRQ bypass consumer
+ * @consumer: the consumer to unregister
+ *
+ * Removes @consumer from the registry, first disconnecting it from its
+ * producer, @consumer->producer, if it is connected, and clears
+ * @consumer->eventfd.  Like irq_bypass_unregister_producer(), this does
+ * nothing if @consumer->eventfd is NULL, and warns once and does nothing if
+ * it is set but @consumer is not registered under it.
+ *
+ * Context: process context; may sleep.  Must not be called from a bypass
+ * callback; if a callback does so on the lock it runs under, nothing happens
+ * but one warning.
+ */
+void irq_bypass_unregister_consumer(struct irq_bypass_consumer *consumer)
+{
+	struct irq_bypass_producer *producer;
+	struct eventfd_ctx *eventfd;
+	struct irqbypass_stripe *s;
+	long i;
+	u32 hash;
+
+	if (!consumer || !consumer->eventfd)
+		return;
+
+	eventfd = consumer->eventfd;
+	hash = irqbypass_hash(eventfd);
+	s = irqbypass_lock_stripe(hash, _RET_IP_);
+	if (!s)
+		return;
+
+	i = irqbypass_slot_of(s, hash, eventfd,
+			      (unsigned long)consumer + IRQBYPASS_SLOT_CONSUMER,
+			      "consumer", _RET_IP_);
+	if (i < 0) {
+		mutex_unlock(&s->lock);
+		return;
+	}
+
+	producer = irqbypass_slot_producer(s->slots[i]);
+	if (producer) {
+		irqbypass_disconnect(s, eventfd, producer, consumer);
+		producer->consumer = NULL;
+		consumer->producer = NULL;
+	} else {
+		irqbypass_slot_delete(s, i);
+	}
+	consumer->eventfd = NULL;
+	s->count.consumers--;
+	irqbypass_resize_later(s);
+	mutex_unlock(&s->lock);
+
+	trace_irqbypass_unregister_consumer(eventfd, consumer, 0);
+}
+EXPORT_SYMBOL_GPL(irq_bypass_unregister_consumer);
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Test hooks: the KUnit suites use these to look at and resize the index. */
+VISIBLE_IF_KUNIT unsigned int irqbypass_kunit_slot_bits(const void *eventfd)
+{
+	return READ_ONCE(irqbypass_stripe(irqbypass_hash(eventfd))->bits);
+}
+EXPORT_SYMBOL_IF_KUNIT(irqbypass_kunit_slot_bits);
+#endif
+
+#ifdef CONFIG_DEBUG_FS
+/* Show every producer or every consumer of stripe @s, whose lock is held. */
+static void irqbypass_show_stripe(struct seq_file *m,
+				  struct irqbypass_stripe *s, bool producers)
+{
+	unsigned long i;
+
+	for (i = 0; i < irqbypass_slot_size(s->bits); i++) {
+		struct irq_bypass_producer *prod;
+		struct irq_bypass_consumer *cons;
+
+		if (!s->slots[i])
+			continue;
+		prod = irqbypass_slot_producer(s->slots[i]);
+		cons = prod ? prod->consumer : irqbypass_slot_consumer(s->slots[i]);
+		if (producers && prod)
+			irqbypass_show_producer(m, prod, prod->eventfd, cons);
+		else if (!producers && cons)
+			irqbypass_show_consumer(m, cons, cons->eventfd, prod);
+	}
+}
+#endif
+
+/* What debugfs irqbypass/stats calls the index's size. */
+#define IRQBYPASS_INDEX_NAME	"slots"
+static unsigned long irqbypass_index_size(void)
+{
+	unsigned long n = 0;
+	unsigned int i;
+
+	for (i = 0; i < IRQBYPASS_NR_LOCKS; i++) {
+		/* For stats only: a stripe being resized counts either size. */
+		n += irqbypass_slot_size(data_race(stripes[i].bits));
+	}
+	return n;
+}
+
+static void irqbypass_index_init(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < IRQBYPASS_NR_LOCKS; i++) {
+		stripes[i].slots = boot_slots[i];
+		stripes[i].bits = IRQBYPASS_SLOT_MIN_BITS;
+	}
+}
+
+static void irqbypass_index_exit(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < IRQBYPASS_NR_LOCKS; i++)
+		irqbypass_free_slots(&stripes[i], stripes[i].slots,
+				     stripes[i].bits);
+}
+#endif /* IRQBYPASS_EVENTFD_API */
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Test hooks of both front ends. */
 VISIBLE_IF_KUNIT void irqbypass_kunit_flush(void)
 {
 	flush_work(&resize_work);
@@ -865,55 +1688,6 @@ EXPORT_SYMBOL_IF_KUNIT(irqbypass_kunit_resize_failures);
 #ifdef CONFIG_DEBUG_FS
 static struct dentry *irqbypass_debugfs;
 
-static void irqbypass_show_fn(struct seq_file *m, const char *name,
-			      const void *fn)
-{
-	if (fn)
-		seq_printf(m, " %s=%ps", name, fn);
-	else
-		seq_printf(m, " %s=-", name);
-}
-
-static void irqbypass_show_producers(struct seq_file *m,
-				     struct irqbypass_stripe *s,
-				     struct irqbypass_bucket *b)
-{
-	struct irq_bypass_producer *prod;
-
-	list_for_each_entry(prod, &b->producers, node) {
-		seq_printf(m, "token=%p irq=%d paired=%s", prod->token,
-			   prod->irq, irqbypass_find_consumer(s, b, prod->token) ?
-			   "yes" : "no");
-		irqbypass_show_fn(m, "add_consumer", prod->add_consumer);
-		irqbypass_show_fn(m, "del_consumer", prod->del_consumer);
-		irqbypass_show_fn(m, "stop", prod->stop);
-		irqbypass_show_fn(m, "start", prod->start);
-		seq_putc(m, '\n');
-	}
-}
-
-static void irqbypass_show_consumers(struct seq_file *m,
-				     struct irqbypass_stripe *s,
-				     struct irqbypass_bucket *b)
-{
-	struct irq_bypass_producer *prod;
-	struct irq_bypass_consumer *cons;
-
-	list_for_each_entry(cons, &b->consumers, node) {
-		prod = irqbypass_find_producer(s, b, cons->token);
-		seq_printf(m, "token=%p", cons->token);
-		if (prod)
-			seq_printf(m, " irq=%d paired=yes", prod->irq);
-		else
-			seq_puts(m, " irq=- paired=no");
-		irqbypass_show_fn(m, "add_producer", cons->add_producer);
-		irqbypass_show_fn(m, "del_producer", cons->del_producer);
-		irqbypass_show_fn(m, "stop", cons->stop);
-		irqbypass_show_fn(m, "start", cons->start);
-		seq_putc(m, '\n');
-	}
-}
-
 /*
  * Show every producer or every consumer, one stripe at a time under its
  * lock, so that concurrent (un)registration is safe and never waits long.
@@ -924,19 +1698,9 @@ static void irqbypass_show_all(struct seq_file *m, bool producers)
 
 	for (i = 0; i < IRQBYPASS_NR_LOCKS; i++) {
 		struct irqbypass_stripe *s = &stripes[i];
-		unsigned long first, j, n;
 
 		mutex_lock(&s->lock);
-		n = 1UL << (s->table->bits - IRQBYPASS_LOCK_BITS);
-		first = i * n;
-		for (j = first; j < first + n; j++) {
-			if (producers)
-				irqbypass_show_producers(m, s,
-							 &s->table->buckets[j]);
-			else
-				irqbypass_show_consumers(m, s,
-							 &s->table->buckets[j]);
-		}
+		irqbypass_show_stripe(m, s, producers);
 		mutex_unlock(&s->lock);
 		cond_resched();
 	}
@@ -989,7 +1753,7 @@ static int stats_show(struct seq_file *m, void *v)
 	SHOW("resizes", (unsigned long)atomic_long_read(&stats.resizes));
 	SHOW("resize_failures",
 	     (unsigned long)atomic_long_read(&stats.resize_failures));
-	SHOW("buckets", 1UL << READ_ONCE(table_bits));
+	SHOW(IRQBYPASS_INDEX_NAME, irqbypass_index_size());
 	SHOW("table_bytes",
 	     (unsigned long)atomic_long_read(&stats.table_bytes));
 	SHOW("locks", IRQBYPASS_NR_LOCKS);
@@ -1035,12 +1799,9 @@ static int __init irqbypass_init(void)
 {
 	unsigned int i;
 
-	for (i = 0; i < IRQBYPASS_NR_LOCKS; i++) {
+	for (i = 0; i < IRQBYPASS_NR_LOCKS; i++)
 		mutex_init(&stripes[i].lock);
-		stripes[i].table = &boot_table;
-		INIT_LIST_HEAD(&boot_buckets[i].producers);
-		INIT_LIST_HEAD(&boot_buckets[i].consumers);
-	}
+	irqbypass_index_init();
 	irqbypass_debugfs_init();
 	return 0;
 }
@@ -1053,7 +1814,7 @@ static void __exit irqbypass_exit(void)
 	irqbypass_debugfs_exit();
 	cancel_work_sync(&resize_work);
 	WARN_ON_ONCE(irqbypass_registered());
-	irqbypass_free_table(cur_table);
+	irqbypass_index_exit();
 	for (i = 0; i < IRQBYPASS_NR_LOCKS; i++)
 		mutex_destroy(&stripes[i].lock);
 }

@@ -17,9 +17,13 @@
 #if IS_ENABLED(CONFIG_KUNIT)
 struct fault_attr;
 
+#ifndef IRQBYPASS_EVENTFD_API
 unsigned int irqbypass_kunit_table_bits(void);
 unsigned long irqbypass_kunit_bucket(const void *token, unsigned int bits);
 int irqbypass_kunit_resize(unsigned int bits);
+#else
+unsigned int irqbypass_kunit_slot_bits(const void *eventfd);
+#endif
 void irqbypass_kunit_flush(void);
 long irqbypass_kunit_registered(void);
 struct fault_attr *irqbypass_kunit_fail_resize(void);

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Tracepoints of the IRQ bypass manager: the irqbypass event system
+ *
+ * Each event names the token explicitly: with the API of Linux 6.17 and
+ * later it is the eventfd, which an object carries only once registered.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM irqbypass
@@ -12,14 +15,15 @@
 #include <linux/tracepoint.h>
 
 DECLARE_EVENT_CLASS(irqbypass_producer_class,
-		    TP_PROTO(struct irq_bypass_producer *prod, int ret),
-		    TP_ARGS(prod, ret),
+		    TP_PROTO(const void *token, struct irq_bypass_producer *prod,
+			     int ret),
+		    TP_ARGS(token, prod, ret),
 		    TP_STRUCT__entry(__field(const void *, prod)
 				     __field(const void *, token)
 				     __field(int, irq)
 				     __field(int, ret)),
 		    TP_fast_assign(__entry->prod = prod;
-				   __entry->token = prod->token;
+				   __entry->token = token;
 				   __entry->irq = prod->irq;
 				   __entry->ret = ret;),
 		    TP_printk("producer=%p token=%p irq=%d ret=%d",
@@ -28,48 +32,53 @@ DECLARE_EVENT_CLASS(irqbypass_producer_class,
 );
 
 DEFINE_EVENT(irqbypass_producer_class, irqbypass_register_producer,
-	     TP_PROTO(struct irq_bypass_producer *prod, int ret),
-	     TP_ARGS(prod, ret)
+	     TP_PROTO(const void *token, struct irq_bypass_producer *prod,
+		      int ret),
+	     TP_ARGS(token, prod, ret)
 );
 
 DEFINE_EVENT(irqbypass_producer_class, irqbypass_unregister_producer,
-	     TP_PROTO(struct irq_bypass_producer *prod, int ret),
-	     TP_ARGS(prod, ret)
+	     TP_PROTO(const void *token, struct irq_bypass_producer *prod,
+		      int ret),
+	     TP_ARGS(token, prod, ret)
 );
 
 DECLARE_EVENT_CLASS(irqbypass_consumer_class,
-		    TP_PROTO(struct irq_bypass_consumer *cons, int ret),
-		    TP_ARGS(cons, ret),
+		    TP_PROTO(const void *token, struct irq_bypass_consumer *cons,
+			     int ret),
+		    TP_ARGS(token, cons, ret),
 		    TP_STRUCT__entry(__field(const void *, cons)
 				     __field(const void *, token)
 				     __field(int, ret)),
 		    TP_fast_assign(__entry->cons = cons;
-				   __entry->token = cons->token;
+				   __entry->token = token;
 				   __entry->ret = ret;),
 		    TP_printk("consumer=%p token=%p ret=%d",
 			      __entry->cons, __entry->token, __entry->ret)
 );
 
 DEFINE_EVENT(irqbypass_consumer_class, irqbypass_register_consumer,
-	     TP_PROTO(struct irq_bypass_consumer *cons, int ret),
-	     TP_ARGS(cons, ret)
+	     TP_PROTO(const void *token, struct irq_bypass_consumer *cons,
+		      int ret),
+	     TP_ARGS(token, cons, ret)
 );
 
 DEFINE_EVENT(irqbypass_consumer_class, irqbypass_unregister_consumer,
-	     TP_PROTO(struct irq_bypass_consumer *cons, int ret),
-	     TP_ARGS(cons, ret)
+	     TP_PROTO(const void *token, struct irq_bypass_consumer *cons,
+		      int ret),
+	     TP_ARGS(token, cons, ret)
 );
 
 TRACE_EVENT(irqbypass_connect,
-	    TP_PROTO(struct irq_bypass_producer *prod,
+	    TP_PROTO(const void *token, struct irq_bypass_producer *prod,
 		     struct irq_bypass_consumer *cons, int ret),
-	    TP_ARGS(prod, cons, ret),
+	    TP_ARGS(token, prod, cons, ret),
 	    TP_STRUCT__entry(__field(const void *, token)
 			     __field(const void *, prod)
 			     __field(const void *, cons)
 			     __field(int, irq)
 			     __field(int, ret)),
-	    TP_fast_assign(__entry->token = prod->token;
+	    TP_fast_assign(__entry->token = token;
 			   __entry->prod = prod;
 			   __entry->cons = cons;
 			   __entry->irq = prod->irq;
@@ -80,14 +89,14 @@ TRACE_EVENT(irqbypass_connect,
 );
 
 TRACE_EVENT(irqbypass_disconnect,
-	    TP_PROTO(struct irq_bypass_producer *prod,
+	    TP_PROTO(const void *token, struct irq_bypass_producer *prod,
 		     struct irq_bypass_consumer *cons),
-	    TP_ARGS(prod, cons),
+	    TP_ARGS(token, prod, cons),
 	    TP_STRUCT__entry(__field(const void *, token)
 			     __field(const void *, prod)
 			     __field(const void *, cons)
 			     __field(int, irq)),
-	    TP_fast_assign(__entry->token = prod->token;
+	    TP_fast_assign(__entry->token = token;
 			   __entry->prod = prod;
 			   __entry->cons = cons;
 			   __entry->irq = prod->irq;),
