@@ -21,11 +21,15 @@
 # (Valid-Until), and a mirror that lags behind serves expired ones: for
 # forky, apt does not check that date (its signature still is).
 
-ARCHIVE_DIR=$CACHE/apt
 ARCHIVE_MIRROR=${ARCHIVE_MIRROR:-http://deb.debian.org/debian}
 ARCHIVE_SECURITY=${ARCHIVE_SECURITY:-http://deb.debian.org/debian-security}
 ARCHIVE_SUITES=(bullseye bookworm trixie trixie-backports forky)
 ARCHIVE_MAX_AGE=${ARCHIVE_MAX_AGE:-7}
+# One configuration per set of suites and mirrors, so that checkouts that
+# name different suites and share a cache (IRQBYPASS_CACHE) never rewrite
+# each other's sources list and package lists.
+ARCHIVE_DIR=$CACHE/apt/$(printf '%s\n' "${ARCHIVE_SUITES[@]}" \
+	"$ARCHIVE_MIRROR" "$ARCHIVE_SECURITY" | cksum | cut -d' ' -f1)
 
 # The options that make apt read and write only $ARCHIVE_DIR, and the
 # system's dpkg status read-only (nothing is ever installed through it).

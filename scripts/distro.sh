@@ -287,6 +287,7 @@ distro_fetch() {
 		done
 		touch "$root/.headers-done"
 	fi
+	distro_checker_valid "$root/headers/usr/src/linux-headers-$DISTRO_KVER"
 	distro_unlock
 	DISTRO_VMLINUZ=$root/image/boot/vmlinuz-$DISTRO_KVER
 	DISTRO_MODDIR=$root/image/lib/modules/$DISTRO_KVER
@@ -298,6 +299,32 @@ distro_fetch() {
 	fi
 	[ -f "$DISTRO_KDIR/Module.symvers" ] || die "no headers in $DISTRO_KDIR"
 	export DISTRO_ROOT DISTRO_VMLINUZ DISTRO_MODDIR DISTRO_KDIR
+}
+
+# distro_checker_valid KDIR: from 6.16 on the Makefile asks
+# scripts/checker-valid.sh whether sparse can check the kernel (C=1, C=2),
+# and turns C= off when it says no or is missing, which it is in Debian's
+# headers packages.  Where it is missing, one that asks what the kernel's
+# own asks: whether the checker parses __typeof_unqual__.
+distro_checker_valid() {
+	local f common
+	common=$(sed -n "s|^include \(.*\)/Makefile\$|\1|p" "$1/Makefile" | head -n 1)
+	[ -n "$common" ] && grep -qs checker-valid.sh "$common/Makefile" || return 0
+	f=$common/scripts/checker-valid.sh
+	[ -e "$f" ] && return 0
+	cat >"$f.tmp" <<'EOF'
+#!/bin/sh
+# Put here by irqbypass's scripts/distro.sh: Debian's headers leave the
+# kernel's own out.  Prints 1 if the checker, "$@", parses what the
+# kernel's headers use (__typeof_unqual__) without an error, 0 if not.
+command -v "$1" >/dev/null 2>&1 || exit 1
+t=$(mktemp --suffix=.c) || exit 1
+trap 'rm -f "$t"' EXIT
+printf 'static inline int u(const int *q)\n{\n\t__typeof_unqual__(*q) v = *q;\n\treturn v;\n}\n' >"$t"
+if "$@" "$t" 2>&1 | grep -q error; then echo 0; else echo 1; fi
+EOF
+	chmod 755 "$f.tmp"
+	mv "$f.tmp" "$f"
 }
 
 # The modversions CRCs of the four exports, as "CRC NAME" lines.
@@ -352,8 +379,9 @@ distro_build_module() {
 		die "irqbypass.ko does not build against $DISTRO_KVER"
 	}
 	distro_unlock
-	# kbuild's notes (no vmlinux for BTF) are fine; warnings are not.
-	if grep -qiE 'warning|error' <<<"$out"; then
+	# kbuild's notes (no vmlinux for BTF) are fine; warnings are not, nor
+	# a checker that C= asked for and kbuild found unfit.
+	if grep -qiE 'warning|error|is not available or not up to date' <<<"$out"; then
 		printf '%s\n' "$out" >&2
 		die "building irqbypass.ko against $DISTRO_KVER printed warnings"
 	fi
