@@ -362,6 +362,7 @@ distro_build_env() {
 	fi
 }
 
+# shellcheck disable=SC2120 # ARG... are optional
 distro_build_module() {
 	local build=$DISTRO_ROOT/build ours theirs out
 	local -a env
