@@ -243,7 +243,7 @@ distro_fetch() {
 	DISTRO_ROOT=$root
 	mkdir -p "$root"
 	distro_lock
-	# 7.2 is only built against (to be refused): its headers alone; so
+	# trixie-backports' 7.2 is only built against: its headers alone; so
 	# with DISTRO_HEADERS_ONLY=1 for any kernel, for a build without a boot.
 	local headers_only=${DISTRO_HEADERS_ONLY:-}
 	[ "$1" != 7.2 ] || headers_only=1
