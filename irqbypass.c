@@ -1298,7 +1298,9 @@ static long irqbypass_registered(void)
  * is set (already registered: a caller bug); -EINVAL if @producer or
  * @eventfd is NULL; -EBUSY if a producer with this eventfd is registered;
  * -ENOMEM if the index had to grow at once and could not (see "The index
- * of the API of Linux 6.17 and later"); -EDEADLK if called from a callback
+ * of the API of Linux 6.17 and later"); -ENOSPC if the stripe of @eventfd
+ * is at its largest table and 3/4 full (49,152 eventfds hash to it, about
+ * 12 million registered in all); -EDEADLK if called from a callback
  * under the lock for this eventfd; or the error with which a connect
  * callback failed.  On any error nothing is registered, no pointer is
  * published, and the consumer, if any, stays registered and unconnected.
@@ -1468,10 +1470,12 @@ EXPORT_SYMBOL_GPL(irq_bypass_unregister_producer);
  * is set (already registered: a caller bug); -EINVAL if @consumer or
  * @eventfd is NULL, or one of the required callbacks is; -EBUSY if a
  * consumer with this eventfd is registered; -ENOMEM if the index had to
- * grow at once and could not; -EDEADLK if called from a callback under the
- * lock for this eventfd; or the error with which a connect callback
- * failed.  On any error nothing is registered, no pointer is published,
- * and the producer, if any, stays registered and unconnected.
+ * grow at once and could not; -ENOSPC if the stripe of @eventfd is full,
+ * as for irq_bypass_register_producer(); -EDEADLK if called from a
+ * callback under the lock for this eventfd; or the error with which a
+ * connect callback failed.  On any error nothing is registered, no
+ * pointer is published, and the producer, if any, stays registered and
+ * unconnected.
  */
 int irq_bypass_register_consumer(struct irq_bypass_consumer *consumer,
 				 struct eventfd_ctx *eventfd)

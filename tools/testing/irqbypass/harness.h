@@ -24,6 +24,15 @@ void harness_run(const unsigned char *data, unsigned long size);
 /* Operations run so far, over every input. */
 extern unsigned long harness_ops;
 
+/* A unit check: on failure, say which and count it in the caller's @failures. */
+#define EXPECT(cond) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "unit: %s:%d: %s: expected %s\n",	\
+			__FILE__, __LINE__, __func__, #cond);		\
+		failures++;						\
+	}								\
+} while (0)
+
 #define harness_fail(fmt, ...) do {					\
 	fprintf(stderr, "DIVERGENCE: " fmt "\n", ##__VA_ARGS__);	\
 	abort();							\

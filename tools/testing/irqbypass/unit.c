@@ -16,14 +16,6 @@ static struct irq_bypass_producer prods[NR + 64];
 static struct irq_bypass_consumer conss[NR];
 static long connected, failures;
 
-#define EXPECT(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "unit: %s:%d: %s: expected %s\n",	\
-			__FILE__, __LINE__, __func__, #cond);		\
-		failures++;						\
-	}								\
-} while (0)
-
 static int add_producer(struct irq_bypass_consumer *c,
 			struct irq_bypass_producer *p)
 {

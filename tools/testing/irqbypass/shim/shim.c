@@ -13,6 +13,7 @@ long shim_warnings;
 int shim_fail_skip;
 int shim_fail_allocs;
 long shim_alloc_failures;
+long shim_allocs;
 struct module shim_module;
 struct workqueue_struct *system_unbound_wq;
 
@@ -138,14 +139,27 @@ static bool shim_alloc_fails(void)
 	return true;
 }
 
+/* Allocations that succeeded, for the harness to count. */
+static void *shim_counted(void *p)
+{
+	if (p)
+		__atomic_add_fetch(&shim_allocs, 1, __ATOMIC_RELAXED);
+	return p;
+}
+
 void *kmalloc(size_t size, unsigned int flags)
 {
-	return shim_alloc_fails() ? NULL : malloc(size);
+	return shim_alloc_fails() ? NULL : shim_counted(malloc(size));
 }
 
 void *kvmalloc_array(size_t n, size_t size, unsigned int flags)
 {
-	return shim_alloc_fails() ? NULL : calloc(n, size);
+	return shim_alloc_fails() ? NULL : shim_counted(calloc(n, size));
+}
+
+void *kvcalloc(size_t n, size_t size, unsigned int flags)
+{
+	return kvmalloc_array(n, size, flags);
 }
 
 void kfree(const void *p)

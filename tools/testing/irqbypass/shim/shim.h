@@ -55,6 +55,40 @@ static inline unsigned int fls_long(unsigned long x)
 /* Marked accesses: relaxed atomics, so that ThreadSanitizer knows them. */
 #define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, val)	__atomic_store_n(&(x), (val), __ATOMIC_RELAXED)
+#if defined(__SANITIZE_THREAD__)
+#define SHIM_TSAN		1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SHIM_TSAN		1
+#endif
+#endif
+#ifdef SHIM_TSAN
+/* ThreadSanitizer's own annotations, under names of ours. */
+void shim_ignore_reads_begin(const char *file, int line)
+	__asm__("AnnotateIgnoreReadsBegin");
+void shim_ignore_reads_end(const char *file, int line)
+	__asm__("AnnotateIgnoreReadsEnd");
+#else
+static inline void shim_ignore_reads_begin(const char *file, int line)
+{
+}
+
+static inline void shim_ignore_reads_end(const char *file, int line)
+{
+}
+#endif
+/*
+ * data_race(): a deliberately racy read, which the kernel tells KCSAN to
+ * ignore; here ThreadSanitizer ignores the reads of @expr.
+ */
+#define data_race(expr) ({						\
+	__typeof__(expr) __v;						\
+	shim_ignore_reads_begin(__FILE__, __LINE__);			\
+	__v = (expr);							\
+	shim_ignore_reads_end(__FILE__, __LINE__);			\
+	__v;								\
+})
+
 /* Barriers: fences at least as strong as the kernel's (read, write). */
 #define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
 /* A release fence orders earlier stores before later ones. */
@@ -173,8 +207,10 @@ void shim_bug(const char *file, int line, const char *what);
 extern int shim_fail_skip;	/* let this many allocations succeed, */
 extern int shim_fail_allocs;	/* then fail this many */
 extern long shim_alloc_failures;
+extern long shim_allocs;		/* allocations that succeeded */
 void *kmalloc(size_t size, unsigned int flags);
 void *kvmalloc_array(size_t n, size_t size, unsigned int flags);
+void *kvcalloc(size_t n, size_t size, unsigned int flags);
 void kfree(const void *p);
 void kvfree(const void *p);
 
