@@ -29,6 +29,9 @@ MODULE_DESCRIPTION("IRQ bypass manager that does nothing (benchmark floor)");
  */
 int irq_bypass_register_producer(struct irq_bypass_producer *producer,
 				 struct eventfd_ctx *eventfd, int irq)
+{
+	return 0;
+}
 #else
 /**
  * irq_bypass_register_producer - accept a producer and forget it
@@ -37,10 +40,10 @@ int irq_bypass_register_producer(struct irq_bypass_producer *producer,
  * Return: 0.
  */
 int irq_bypass_register_producer(struct irq_bypass_producer *producer)
-#endif
 {
 	return 0;
 }
+#endif
 EXPORT_SYMBOL_GPL(irq_bypass_register_producer);
 
 /**
@@ -62,6 +65,9 @@ EXPORT_SYMBOL_GPL(irq_bypass_unregister_producer);
  */
 int irq_bypass_register_consumer(struct irq_bypass_consumer *consumer,
 				 struct eventfd_ctx *eventfd)
+{
+	return 0;
+}
 #else
 /**
  * irq_bypass_register_consumer - accept a consumer and forget it
@@ -70,10 +76,10 @@ int irq_bypass_register_consumer(struct irq_bypass_consumer *consumer,
  * Return: 0.
  */
 int irq_bypass_register_consumer(struct irq_bypass_consumer *consumer)
-#endif
 {
 	return 0;
 }
+#endif
 EXPORT_SYMBOL_GPL(irq_bypass_register_consumer);
 
 /**
