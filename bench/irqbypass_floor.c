@@ -6,6 +6,10 @@
  * kvm.ko binds to.  It exports the four functions, keeps nothing and
  * connects nothing, so that what a client's call costs with it is the
  * client's own work: for KVM_IRQFD, KVM's list walk, workqueue and SRCU.
+ * With IRQBYPASS_EVENTFD_API (bench/Kbuild defines it when the kernel's
+ * header has the API of Linux 6.17 and later) the register functions take
+ * the eventfd, and the producer's irq, as arguments; the floor ignores
+ * them too.
  */
 
 #include <linux/irqbypass.h>
@@ -14,6 +18,21 @@
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("IRQ bypass manager that does nothing (benchmark floor)");
 
+#ifdef IRQBYPASS_EVENTFD_API
+/**
+ * irq_bypass_register_producer - accept a producer and forget it
+ * @producer: ignored
+ * @eventfd: ignored
+ * @irq: ignored
+ *
+ * Return: 0.
+ */
+int irq_bypass_register_producer(struct irq_bypass_producer *producer,
+				 struct eventfd_ctx *eventfd, int irq)
+{
+	return 0;
+}
+#else
 /**
  * irq_bypass_register_producer - accept a producer and forget it
  * @producer: ignored
@@ -24,6 +43,7 @@ int irq_bypass_register_producer(struct irq_bypass_producer *producer)
 {
 	return 0;
 }
+#endif
 EXPORT_SYMBOL_GPL(irq_bypass_register_producer);
 
 /**
@@ -35,6 +55,20 @@ void irq_bypass_unregister_producer(struct irq_bypass_producer *producer)
 }
 EXPORT_SYMBOL_GPL(irq_bypass_unregister_producer);
 
+#ifdef IRQBYPASS_EVENTFD_API
+/**
+ * irq_bypass_register_consumer - accept a consumer and forget it
+ * @consumer: ignored
+ * @eventfd: ignored
+ *
+ * Return: 0.
+ */
+int irq_bypass_register_consumer(struct irq_bypass_consumer *consumer,
+				 struct eventfd_ctx *eventfd)
+{
+	return 0;
+}
+#else
 /**
  * irq_bypass_register_consumer - accept a consumer and forget it
  * @consumer: ignored
@@ -45,6 +79,7 @@ int irq_bypass_register_consumer(struct irq_bypass_consumer *consumer)
 {
 	return 0;
 }
+#endif
 EXPORT_SYMBOL_GPL(irq_bypass_register_consumer);
 
 /**
