@@ -278,6 +278,30 @@ note "guest ran $((SECONDS - start))s; console kept in ${LOG#"$REPO"/}"
 
 # What 7.3 gives under TCG: a producer, registered and unregistered, and
 # no consumer.
+# summary_end HOW: what both kernels' summaries end with: the nested
+# guest's interrupts (arrived HOW), the modules unloaded, a quiet kernel.
+summary_end() {
+	if [ "${arrived:-}" = "3 of 3" ] && [ "$(distro_fact "$LOG" nested-exit@msi)" = 1 ]; then
+		note "${G}interrupts arrived${N} in the nested guest${1:+ $1}: $arrived"
+	else
+		note "${R}interrupts NOT all arrived${N}: ${arrived:-none}"
+		ok=
+	fi
+	if [ "$loaded" -gt 0 ] && [ "$loaded" -eq "$unloaded" ]; then
+		note "all $loaded modules unloaded"
+	else
+		note "${R}modules loaded $loaded, unloaded $unloaded${N}"
+		ok=
+	fi
+	if [ -n "$bad" ]; then
+		note "${R}the kernel complained:${N}"
+		printf '%s\n' "$bad" | head -n 10 | sed 's/^/     /'
+		ok=
+	else
+		note "kernel log: no warning, BUG or stack dump"
+	fi
+}
+
 summary73() {
 	local reg unreg prod cons posted
 	reg=$(sect trace@msi-paired1 | grep -c ': irqbypass_register_producer: .* ret=0$' || true)
@@ -298,25 +322,7 @@ summary73() {
 		note "${R}unexpected on 7.3 under TCG${N}: enable_device_posted_irqs=${posted:-?}, consumer registrations $cons"
 		ok=
 	fi
-	if [ "${arrived:-}" = "3 of 3" ] && [ "$(distro_fact "$LOG" nested-exit@msi)" = 1 ]; then
-		note "${G}interrupts arrived${N} in the nested guest through the host: $arrived"
-	else
-		note "${R}interrupts NOT all arrived${N}: ${arrived:-none}"
-		ok=
-	fi
-	if [ "$loaded" -gt 0 ] && [ "$loaded" -eq "$unloaded" ]; then
-		note "all $loaded modules unloaded"
-	else
-		note "${R}modules loaded $loaded, unloaded $unloaded${N}"
-		ok=
-	fi
-	if [ -n "$bad" ]; then
-		note "${R}the kernel complained:${N}"
-		printf '%s\n' "$bad" | head -n 10 | sed 's/^/     /'
-		ok=
-	else
-		note "kernel log: no warning, BUG or stack dump"
-	fi
+	summary_end "through the host"
 }
 
 sect() { distro_section "$LOG" "$1"; }
@@ -344,12 +350,6 @@ else
 	note "${R}pairing NOT seen${N} (connect events $connect, paired producers $prod, consumers $cons)"
 	ok=
 fi
-if [ "${arrived:-}" = "3 of 3" ] && [ "$(distro_fact "$LOG" nested-exit@msi)" = 1 ]; then
-	note "${G}interrupts arrived${N} in the nested guest: $arrived"
-else
-	note "${R}interrupts NOT all arrived${N}: ${arrived:-none}"
-	ok=
-fi
 if [ "$disconnect" -eq 1 ] && [ -z "$(sect producers@msi-end)" ] &&
    [ -z "$(sect consumers@msi-end)" ]; then
 	note "${G}unpaired${N} when the guest disabled MSI; debugfs empty once QEMU exited"
@@ -357,18 +357,6 @@ else
 	note "${R}unpairing NOT seen${N} (disconnect events $disconnect)"
 	ok=
 fi
-if [ "$loaded" -gt 0 ] && [ "$loaded" -eq "$unloaded" ]; then
-	note "all $loaded modules unloaded"
-else
-	note "${R}modules loaded $loaded, unloaded $unloaded${N}"
-	ok=
-fi
-if [ -n "$bad" ]; then
-	note "${R}the kernel complained:${N}"
-	printf '%s\n' "$bad" | head -n 10 | sed 's/^/     /'
-	ok=
-else
-	note "kernel log: no warning, BUG or stack dump"
-fi
+summary_end ""
 [ -n "$boot_ok" ] || { note "${R}QEMU failed or timed out${N}"; ok=; }
 [ -n "$ok" ]

@@ -38,4 +38,14 @@ extern unsigned long harness_ops;
 	abort();							\
 } while (0)
 
+/*
+ * A consumer's callbacks for the unit checks, which count the pairs
+ * connected in @unit_connected.
+ */
+extern long unit_connected;
+int unit_add_producer(struct irq_bypass_consumer *c,
+		      struct irq_bypass_producer *p);
+void unit_del_producer(struct irq_bypass_consumer *c,
+		       struct irq_bypass_producer *p);
+
 #endif /* IRQBYPASS_HARNESS_H */

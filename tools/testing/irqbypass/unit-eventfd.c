@@ -17,20 +17,7 @@
 
 static struct irq_bypass_producer prods[NR];
 static struct irq_bypass_consumer conss[NR];
-static long connected, failures;
-
-static int add_producer(struct irq_bypass_consumer *c,
-			struct irq_bypass_producer *p)
-{
-	connected++;
-	return 0;
-}
-
-static void del_producer(struct irq_bypass_consumer *c,
-			 struct irq_bypass_producer *p)
-{
-	connected--;
-}
+static long failures;
 
 static struct eventfd_ctx *eventfd(int i)
 {
@@ -60,8 +47,8 @@ static void register_pairs(int from, int to)
 	int i;
 
 	for (i = from; i < to; i++) {
-		conss[i].add_producer = add_producer;
-		conss[i].del_producer = del_producer;
+		conss[i].add_producer = unit_add_producer;
+		conss[i].del_producer = unit_del_producer;
 		EXPECT(!irq_bypass_register_producer(&prods[i], eventfd(i), i));
 		EXPECT(!irq_bypass_register_consumer(&conss[i], eventfd(i)));
 	}
@@ -90,7 +77,7 @@ static void test_memory(void)
 		n = sizes[i];
 		shim_run_work();
 		bytes = harness_stat("table_bytes");
-		EXPECT(connected == n);
+		EXPECT(unit_connected == n);
 		EXPECT(bytes <= 32L * n);
 		EXPECT(n < 5000 || bytes > 0);
 		printf("unit: %d pairs, %ld table bytes, %.1f a pair\n", n,
@@ -104,7 +91,7 @@ static void test_memory(void)
 	}
 	unregister_pairs(0, n);
 	shim_run_work();
-	EXPECT(!connected);
+	EXPECT(!unit_connected);
 	EXPECT(irqbypass_kunit_registered() == 0);
 	EXPECT(harness_stat("table_bytes") == 0);
 	EXPECT(harness_stat("slots") == 8L << IRQBYPASS_LOCK_BITS);
@@ -132,8 +119,8 @@ static void test_sync_grow(void)
 	EXPECT(ret == -ENOMEM);
 	EXPECT(!prods[6].eventfd && !prods[6].consumer && prods[6].irq == 6);
 	EXPECT(harness_stat("producers") == producers + 6);
-	conss[6].add_producer = add_producer;
-	conss[6].del_producer = del_producer;
+	conss[6].add_producer = unit_add_producer;
+	conss[6].del_producer = unit_del_producer;
 	WRITE_ONCE(shim_fail_allocs, 1);
 	EXPECT(irq_bypass_register_consumer(&conss[6], e[6]) == -ENOMEM);
 	EXPECT(!conss[6].eventfd);
@@ -201,7 +188,7 @@ static int reenter_add(struct irq_bypass_consumer *c,
 static void test_reentry(void)
 {
 	re_cons.add_producer = reenter_add;
-	re_cons.del_producer = del_producer;
+	re_cons.del_producer = unit_del_producer;
 	EXPECT(!irq_bypass_register_producer(&re_prod, eventfd(NR + 1), 1));
 	EXPECT(!irq_bypass_register_consumer(&re_cons, eventfd(NR + 1)));
 	EXPECT(re_ret == -EDEADLK);

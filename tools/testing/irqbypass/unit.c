@@ -14,20 +14,7 @@
 
 static struct irq_bypass_producer prods[NR + 64];
 static struct irq_bypass_consumer conss[NR];
-static long connected, failures;
-
-static int add_producer(struct irq_bypass_consumer *c,
-			struct irq_bypass_producer *p)
-{
-	connected++;
-	return 0;
-}
-
-static void del_producer(struct irq_bypass_consumer *c,
-			 struct irq_bypass_producer *p)
-{
-	connected--;
-}
+static long failures;
 
 static void *token(int i)
 {
@@ -64,18 +51,18 @@ static void test_grow_shrink(void)
 	EXPECT(harness_stat("resizes") > resizes);
 	for (i = 0; i < NR; i++) {
 		conss[i].token = token(i);
-		conss[i].add_producer = add_producer;
-		conss[i].del_producer = del_producer;
+		conss[i].add_producer = unit_add_producer;
+		conss[i].del_producer = unit_del_producer;
 		EXPECT(!irq_bypass_register_consumer(&conss[i]));
 	}
-	EXPECT(connected == NR);
+	EXPECT(unit_connected == NR);
 	/* Force a few more sizes with everything paired. */
 	EXPECT(!irqbypass_kunit_resize(IRQBYPASS_LOCK_BITS + 3));
 	EXPECT(!irqbypass_kunit_resize(IRQBYPASS_LOCK_BITS));
 	EXPECT(!irqbypass_kunit_resize(IRQBYPASS_LOCK_BITS + 2));
 	for (i = 0; i < NR; i++)
 		irq_bypass_unregister_consumer(&conss[i]);
-	EXPECT(connected == 0);
+	EXPECT(unit_connected == 0);
 	unregister_producers(0, NR);
 	shim_run_work();
 	EXPECT(irqbypass_kunit_table_bits() == IRQBYPASS_LOCK_BITS);
@@ -208,14 +195,14 @@ static void test_register_again(void)
 	c->token = token(1);
 	p2->token = token(2);
 	c2->token = token(2);
-	c->add_producer = add_producer;
-	c->del_producer = del_producer;
-	c2->add_producer = add_producer;
-	c2->del_producer = del_producer;
+	c->add_producer = unit_add_producer;
+	c->del_producer = unit_del_producer;
+	c2->add_producer = unit_add_producer;
+	c2->del_producer = unit_del_producer;
 	EXPECT(!irq_bypass_register_producer(p));
 	EXPECT(!irq_bypass_register_consumer(c));
 	EXPECT(!irq_bypass_register_consumer(c2));
-	EXPECT(connected == 1);
+	EXPECT(unit_connected == 1);
 
 	for (bits = IRQBYPASS_LOCK_BITS; bits < IRQBYPASS_LOCK_BITS + 3; bits++) {
 		EXPECT(!irqbypass_kunit_resize(bits));
@@ -226,7 +213,7 @@ static void test_register_again(void)
 		c->token = token(2);
 		EXPECT(irq_bypass_register_consumer(c) == -EBUSY);
 		c->token = token(1);
-		EXPECT(connected == 1);
+		EXPECT(unit_connected == 1);
 		EXPECT(irqbypass_kunit_registered() == 3);
 	}
 	EXPECT(shim_warnings == warnings + 1);
@@ -234,17 +221,17 @@ static void test_register_again(void)
 
 	/* Both tokens still pair their own partners. */
 	EXPECT(!irq_bypass_register_producer(p2));
-	EXPECT(connected == 2);
+	EXPECT(unit_connected == 2);
 	/* One unregister removes it for good. */
 	irq_bypass_unregister_producer(p);
-	EXPECT(connected == 1);
+	EXPECT(unit_connected == 1);
 	EXPECT(!irq_bypass_register_producer(p));
-	EXPECT(connected == 2);
+	EXPECT(unit_connected == 2);
 	irq_bypass_unregister_producer(p);
 	irq_bypass_unregister_producer(p2);
 	irq_bypass_unregister_consumer(c);
 	irq_bypass_unregister_consumer(c2);
-	EXPECT(connected == 0);
+	EXPECT(unit_connected == 0);
 
 	/*
 	 * A node of garbage, wild or pointing at memory that does not point
