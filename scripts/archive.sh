@@ -14,15 +14,22 @@
 #                                       older than ARCHIVE_MAX_AGE days)
 #
 # Suites: bullseye (Debian 11), bookworm (12), trixie (13) and
-# trixie-backports, and bookworm-security (where bookworm's builds of the
-# 6.12 kbuild tools are), amd64 only, main only, no translations.  A
-# package of one suite is named PKG/SUITE in apt's arguments.
+# trixie-backports, forky (14, testing), and bookworm-security (where
+# bookworm's builds of the 6.12 kbuild tools are), amd64 only, main only,
+# no translations.  A package of one suite is named PKG/SUITE in apt's
+# arguments.  Testing's Release files expire within a week of being signed
+# (Valid-Until), and a mirror that lags behind serves expired ones: for
+# forky, apt does not check that date (its signature still is).
 
-ARCHIVE_DIR=$CACHE/apt
 ARCHIVE_MIRROR=${ARCHIVE_MIRROR:-http://deb.debian.org/debian}
 ARCHIVE_SECURITY=${ARCHIVE_SECURITY:-http://deb.debian.org/debian-security}
-ARCHIVE_SUITES=(bullseye bookworm trixie trixie-backports)
+ARCHIVE_SUITES=(bullseye bookworm trixie trixie-backports forky)
 ARCHIVE_MAX_AGE=${ARCHIVE_MAX_AGE:-7}
+# One configuration per set of suites and mirrors, so that checkouts that
+# name different suites and share a cache (IRQBYPASS_CACHE) never rewrite
+# each other's sources list and package lists.
+ARCHIVE_DIR=$CACHE/apt/$(printf '%s\n' "${ARCHIVE_SUITES[@]}" \
+	"$ARCHIVE_MIRROR" "$ARCHIVE_SECURITY" | cksum | cut -d' ' -f1)
 
 # The options that make apt read and write only $ARCHIVE_DIR, and the
 # system's dpkg status read-only (nothing is ever installed through it).
@@ -39,12 +46,17 @@ ARCHIVE_OPTS=(
 	-o APT::Sandbox::User=root
 )
 
+# The sources.list option for SUITE's Valid-Until (see above).
+archive_valid_until() {
+	[ "$1" != forky ] || echo ' check-valid-until=no'
+}
+
 archive_config() {
 	local s
 	mkdir -p "$ARCHIVE_DIR/lists/partial" "$ARCHIVE_DIR/cache/archives/partial"
 	for s in "${ARCHIVE_SUITES[@]}"; do
-		printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
-			"$ARCHIVE_MIRROR" "$s"
+		printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg%s] %s %s main\n' \
+			"$(archive_valid_until "$s")" "$ARCHIVE_MIRROR" "$s"
 	done >"$ARCHIVE_DIR/sources.list.new"
 	printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s bookworm-security main\n' \
 		"$ARCHIVE_SECURITY" >>"$ARCHIVE_DIR/sources.list.new"
@@ -77,24 +89,45 @@ archive_update() {
 	touch "$ARCHIVE_DIR/.updated"
 }
 
-# archive_chroot SUITE CC: a minimal SUITE root with the compiler CC (gcc-14)
-# and what kbuild needs to build modules, made once with mmdebstrap under
-# $CACHE/chroot/; prints its path.  For kernels whose compiler and kbuild
-# tools need a newer Debian than this host's.
+# archive_chroot SUITE CC [PKG...]: a minimal SUITE root with the compiler
+# CC (gcc-14 for trixie, gcc-16 for forky) and what kbuild needs to build
+# modules, made once with mmdebstrap under $CACHE/chroot/; prints its path.
+# For kernels whose compiler and kbuild tools need a newer Debian than this
+# host's.  PKG... (sparse) are installed into it with its own apt when it
+# lacks them, so that a root made before they were asked for gets them too.
 archive_chroot() {
 	local suite=$1 cc=$2 root
+	shift 2
 	root=$CACHE/chroot/$suite-$cc
 	mkdir -p "$CACHE/chroot"
 	(
 		flock 9
-		[ -e "$root/.done" ] && exit 0
-		need mmdebstrap debian-archive-keyring
-		log "making a $suite root with $cc (mmdebstrap)"
-		rm -rf "$root"
-		mmdebstrap --quiet --variant=minbase \
-			--include="$cc,make,dwarves" "$suite" "$root" \
-			"$ARCHIVE_MIRROR" >&2
-		touch "$root/.done"
+		if [ ! -e "$root/.done" ]; then
+			need mmdebstrap debian-archive-keyring
+			log "making a $suite root with $cc (mmdebstrap)"
+			rm -rf "$root"
+			local -a opts=()
+			[ -z "$(archive_valid_until "$suite")" ] || opts+=(
+				--aptopt='Acquire::Check-Valid-Until "false"')
+			mmdebstrap --quiet --variant=minbase "${opts[@]}" \
+				--include="$(IFS=,; echo "$cc,make,dwarves${*:+,$*}")" \
+				"$suite" "$root" \
+				"$ARCHIVE_MIRROR" >&2
+			touch "$root/.done"
+		fi
+		local p missing=()
+		for p in "$@"; do
+			[ -e "$root/var/lib/dpkg/info/$p.list" ] ||
+				[ -e "$root/var/lib/dpkg/info/$p:amd64.list" ] ||
+				missing+=("$p")
+		done
+		if [ ${#missing[@]} -gt 0 ]; then
+			log "installing ${missing[*]} in the $suite root"
+			archive_in_chroot "$root" apt-get -qq update >&2
+			archive_in_chroot "$root" env DEBIAN_FRONTEND=noninteractive \
+				apt-get install -y -qq --no-install-recommends \
+				"${missing[@]}" >&2
+		fi
 	) 9>"$CACHE/chroot/.lock"
 	echo "$root"
 }

@@ -53,7 +53,7 @@ step() {
 }
 
 step "modversions CRCs" crc.sh
-step "Debian 11 and 13 kernels, and 6.17+ refused" kernels.sh
+step "Debian 11, 13 and 14 kernels, 7.3, and =y refused" kernels.sh
 step "KUnit, plain config with the in-tree callers, KCSAN, fault injection" \
 	kunit.sh plain .kunitconfig callers.kunitconfig kcsan.kunitconfig
 step "static checks" static.sh

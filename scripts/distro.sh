@@ -11,18 +11,23 @@
 #                             headers).  Through the private archive of
 #                             scripts/archive.sh: 5.10 (Debian 11's),
 #                             6.12-deb13 and 6.12-deb13-rt (Debian 13's, and
-#                             its PREEMPT_RT), and 7.2 (the newest 7.2 in
-#                             trixie-backports, which has the new API: for
-#                             builds that must refuse it).  Sets DISTRO_KVER,
+#                             its PREEMPT_RT), 7.2 and 7.3 (the newest of
+#                             each in trixie-backports, with the API of 6.17
+#                             and later), 7.3-rt (its PREEMPT_RT), and
+#                             7.2-deb14 (forky's, Debian 14's).  Sets DISTRO_KVER,
 #                             DISTRO_IMAGE_PKG, DISTRO_HEADERS_PKGS.  Needs
 #                             only apt-cache.
 #   distro_fetch FLAVOUR      resolve, then download the image and headers
 #                             packages and unpack them (not install them)
 #                             under $CACHE/distro/KVER/.  Sets DISTRO_ROOT,
 #                             DISTRO_VMLINUZ, DISTRO_MODDIR, DISTRO_KDIR.
-#   distro_build_module       build our irqbypass.ko against DISTRO_KDIR and
+#   distro_build_module [ARG...]
+#                             build our irqbypass.ko against DISTRO_KDIR
+#                             (ARG...: more make arguments, W=1 C=2) and
 #                             check that its exports' modversions CRCs equal
-#                             the distro's.  Sets DISTRO_MODULE.
+#                             the distro's, or, for a kernel without
+#                             CONFIG_MODVERSIONS, that neither has any.
+#                             Sets DISTRO_MODULE.
 #   distro_build_tool         build tools/vfio-kvm-pair (static).  Sets
 #                             DISTRO_TOOL.
 #   distro_initramfs OUT IRQBYPASS_KO MODULE...
@@ -143,11 +148,14 @@ distro_headers_closure() {
 }
 
 # The newest image of a Debian 13 series ($1: 6.12, 7.2) that has headers,
-# or with $2=rt its PREEMPT_RT flavour.
+# or with $2=rt its PREEMPT_RT flavour; $3=deb14 for one of Debian 14's.
+# From 7.x on the image package is a meta package (the kernel is in
+# linux-binary-KVER, its modules in linux-modules-KVER), but it still names
+# the release.
 distro_archive_image() {
 	local v
 	for v in $(archive apt-cache search --names-only \
-			"^linux-image-${1//./\\.}\\..*\\+deb13-${2:+$2-}amd64\$" |
+			"^linux-image-${1//./\\.}\\..*\\+${3:-deb13}-${2:+$2-}amd64\$" |
 			awk '{print $1}' | sort -rV); do
 		if archive apt-cache show "linux-headers-${v#linux-image-}" \
 			>/dev/null 2>&1; then
@@ -183,7 +191,10 @@ distro_image_pkg() {
 	6.12-deb13) distro_archive_image 6.12 ;;
 	6.12-deb13-rt) distro_archive_image 6.12 rt ;;
 	7.2) distro_archive_image 7.2 ;;
-	*) die "unknown kernel flavour '$1' (6.1, rt, 6.12, 5.10, 6.12-deb13, 6.12-deb13-rt or 7.2)" ;;
+	7.3) distro_archive_image 7.3 ;;
+	7.3-rt) distro_archive_image 7.3 rt ;;
+	7.2-deb14) distro_archive_image 7.2 "" deb14 ;;
+	*) die "unknown kernel flavour '$1' (6.1, rt, 6.12, 5.10, 6.12-deb13, 6.12-deb13-rt, 7.2, 7.3, 7.3-rt or 7.2-deb14)" ;;
 	esac
 }
 
@@ -232,7 +243,7 @@ distro_fetch() {
 	DISTRO_ROOT=$root
 	mkdir -p "$root"
 	distro_lock
-	# 7.2 is only built against (to be refused): its headers alone; so
+	# trixie-backports' 7.2 is only built against: its headers alone; so
 	# with DISTRO_HEADERS_ONLY=1 for any kernel, for a build without a boot.
 	local headers_only=${DISTRO_HEADERS_ONLY:-}
 	[ "$1" != 7.2 ] || headers_only=1
@@ -276,6 +287,7 @@ distro_fetch() {
 		done
 		touch "$root/.headers-done"
 	fi
+	distro_checker_valid "$root/headers/usr/src/linux-headers-$DISTRO_KVER"
 	distro_unlock
 	DISTRO_VMLINUZ=$root/image/boot/vmlinuz-$DISTRO_KVER
 	DISTRO_MODDIR=$root/image/lib/modules/$DISTRO_KVER
@@ -289,6 +301,32 @@ distro_fetch() {
 	export DISTRO_ROOT DISTRO_VMLINUZ DISTRO_MODDIR DISTRO_KDIR
 }
 
+# distro_checker_valid KDIR: from 6.16 on the Makefile asks
+# scripts/checker-valid.sh whether sparse can check the kernel (C=1, C=2),
+# and turns C= off when it says no or is missing, which it is in Debian's
+# headers packages.  Where it is missing, one that asks what the kernel's
+# own asks: whether the checker parses __typeof_unqual__.
+distro_checker_valid() {
+	local f common
+	common=$(sed -n "s|^include \(.*\)/Makefile\$|\1|p" "$1/Makefile" | head -n 1)
+	[ -n "$common" ] && grep -qs checker-valid.sh "$common/Makefile" || return 0
+	f=$common/scripts/checker-valid.sh
+	[ -e "$f" ] && return 0
+	cat >"$f.tmp" <<'EOF'
+#!/bin/sh
+# Put here by irqbypass's scripts/distro.sh: Debian's headers leave the
+# kernel's own out.  Prints 1 if the checker, "$@", parses what the
+# kernel's headers use (__typeof_unqual__) without an error, 0 if not.
+command -v "$1" >/dev/null 2>&1 || exit 1
+t=$(mktemp --suffix=.c) || exit 1
+trap 'rm -f "$t"' EXIT
+printf 'static inline int u(const int *q)\n{\n\t__typeof_unqual__(*q) v = *q;\n\treturn v;\n}\n' >"$t"
+if "$@" "$t" 2>&1 | grep -q error; then echo 0; else echo 1; fi
+EOF
+	chmod 755 "$f.tmp"
+	mv "$f.tmp" "$f"
+}
+
 # The modversions CRCs of the four exports, as "CRC NAME" lines.
 distro_crcs() {
 	awk '$2 ~ /^irq_bypass_(un)?register_(producer|consumer)$/ {
@@ -296,7 +334,7 @@ distro_crcs() {
 }
 
 # The compiler Debian built the kernel with: gcc-10 for 5.10, gcc-14 for
-# Debian 13's.
+# Debian 13's, gcc-16 for Debian 14's.
 distro_kernel_cc() {
 	sed -n 's/^CC = .*)\(gcc-[0-9]*\)$/\1/p' \
 		"$DISTRO_KDIR/.kernelvariables" 2>/dev/null
@@ -304,8 +342,9 @@ distro_kernel_cc() {
 
 # How to build for the kernel, as a command prefix, one word a line: with
 # the host's own compiler when it has the kernel's; Debian 13's kernels in
-# a Debian 13 root with their gcc-14 (their flags are gcc-14's); older ones
-# with the host's gcc (5.10's gcc-10 takes the same flags).  The CRC
+# a Debian 13 root with their gcc-14 (their flags are gcc-14's), Debian
+# 14's in a forky root with gcc-16, each root with sparse (for C=2); older
+# ones with the host's gcc (5.10's gcc-10 takes the same flags).  The CRC
 # comparison in distro_build_module says whether the module fits.
 distro_build_env() {
 	local cc
@@ -313,27 +352,37 @@ distro_build_env() {
 	if [ -z "$cc" ] || command -v "x86_64-linux-gnu-$cc" >/dev/null; then
 		echo make
 	elif [[ $DISTRO_KVER == *+deb13-* ]]; then
-		printf '%s\n' archive_in_chroot "$(archive_chroot trixie "$cc")" make
+		printf '%s\n' archive_in_chroot \
+			"$(archive_chroot trixie "$cc" sparse)" make
+	elif [[ $DISTRO_KVER == *+deb14-* ]]; then
+		printf '%s\n' archive_in_chroot \
+			"$(archive_chroot forky "$cc" sparse)" make
 	else
 		printf '%s\n' make CC=gcc
 	fi
 }
 
+# shellcheck disable=SC2120 # ARG... are optional
 distro_build_module() {
 	local build=$DISTRO_ROOT/build ours theirs out
 	local -a env
+	# A build with other arguments (W=1 C=2) in a directory of its own, so
+	# that it compiles everything and leaves the plain one as it was.
+	[ $# -eq 0 ] || build+="-$(printf '%s' "$*" | tr -c 'A-Za-z0-9=\n' _)"
 	mapfile -t env < <(distro_build_env)
 	distro_lock
 	sync_sources "$build" "${MODULE_SOURCES[@]}"
-	log "building irqbypass.ko against $DISTRO_KVER: ${env[*]}"
-	out=$("${env[@]}" -s -C "$DISTRO_KDIR" M="$build" modules 2>&1) || {
+	[ $# -eq 0 ] || rm -f "$build"/*.o "$build"/tests/*.o
+	log "building irqbypass.ko against $DISTRO_KVER: ${env[*]} $*"
+	out=$("${env[@]}" -s -C "$DISTRO_KDIR" M="$build" "$@" modules 2>&1) || {
 		distro_unlock
 		printf '%s\n' "$out" >&2
 		die "irqbypass.ko does not build against $DISTRO_KVER"
 	}
 	distro_unlock
-	# kbuild's notes (no vmlinux for BTF) are fine; warnings are not.
-	if grep -qiE 'warning|error' <<<"$out"; then
+	# kbuild's notes (no vmlinux for BTF) are fine; warnings are not, nor
+	# a checker that C= asked for and kbuild found unfit.
+	if grep -qiE 'warning|error|is not available or not up to date' <<<"$out"; then
 		printf '%s\n' "$out" >&2
 		die "building irqbypass.ko against $DISTRO_KVER printed warnings"
 	fi
@@ -345,7 +394,21 @@ distro_build_module() {
 		printf 'ours:\n%s\n%s:\n%s\n' "$ours" "$DISTRO_KVER" "$theirs" >&2
 		die "our exports' CRCs differ from $DISTRO_KVER's"
 	fi
+	# Without CONFIG_MODVERSIONS (Debian's 7.x kernels) every CRC is 0 and
+	# the names alone must agree (above); a CRC in either file would mean
+	# that the kernel or our build disagrees with its configuration.
+	if ! distro_modversions; then
+		if grep -qv '^0x00000000[[:space:]]' "$build/Module.symvers" \
+			"$DISTRO_KDIR/Module.symvers"; then
+			die "$DISTRO_KVER has no CONFIG_MODVERSIONS, yet a Module.symvers has CRCs"
+		fi
+	fi
 	export DISTRO_MODULE
+}
+
+# Whether the kernel of DISTRO_KDIR was built with CONFIG_MODVERSIONS.
+distro_modversions() {
+	grep -qx 'CONFIG_MODVERSIONS=y' "$DISTRO_KDIR/include/config/auto.conf"
 }
 
 distro_build_tool() {

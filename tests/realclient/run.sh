@@ -287,7 +287,7 @@ classify() {
 # dkms: add and build dkms.conf against the installed 6.1 headers, in a
 # private dkms tree, and remove it again.
 dkms_build() {
-	local hdr kver ver tmp src f re
+	local hdr kver ver tmp src f
 
 	need dkms linux-headers-amd64
 	hdr=$(apt_depends_on linux-headers-amd64 linux-headers-)
@@ -296,17 +296,12 @@ dkms_build() {
 	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$REPO/dkms.conf")
 	[ -n "$ver" ] || die "no PACKAGE_VERSION in dkms.conf"
 
-	# Kernels whose API we implement, and ones we do not.
-	re=$(sed -n 's/^BUILD_EXCLUSIVE_KERNEL="\(.*\)"$/\1/p' "$REPO/dkms.conf")
-	for f in 4.4.0 4.19.0-27-amd64 5.10.0-32-amd64 6.0.12 6.1.0-56-amd64 \
-		6.9.1 6.12.117+deb13-amd64 6.16.3-1; do
-		[[ $f =~ $re ]] || die "BUILD_EXCLUSIVE_KERNEL refuses $f"
-	done
-	for f in 3.16.0-6-amd64 4.3.5 6.17.1-1-amd64 6.18.2 7.0.1 \
-		7.2.12+deb13-amd64 16.1.0; do
-		[[ ! $f =~ $re ]] || die "BUILD_EXCLUSIVE_KERNEL accepts $f"
-	done
-	echo "BUILD_EXCLUSIVE_KERNEL $re: ok"
+	# Every kernel with the manager as a module, whatever its version
+	# (scripts/kernels.sh checks dkms.conf's rule, kernels/dkms-config).
+	! grep -q '^BUILD_EXCLUSIVE_KERNEL' "$REPO/dkms.conf" ||
+		die "dkms.conf limits the kernel versions"
+	grep -qx 'CONFIG_IRQ_BYPASS_MANAGER=m' "/lib/modules/$kver/build/.config" ||
+		die "$kver's manager is not a module"
 
 	tmp=$(mktemp -d "$CACHE/dkms.XXXXXX")
 	# shellcheck disable=SC2064
