@@ -8,6 +8,11 @@
 #
 # CHECK_ONLY=REGEX runs only the steps whose name matches (grep -E), for
 # a quick look at one part; the full list is what counts.
+#
+# CHECK_SLOW=1 adds the checks that do not fit in make check's time
+# budget yet: the KUnit suite of the later API on a 7.3 kernel built from
+# Debian's source (against upstream's manager and ours), and the installed
+# Debian 13 with trixie-backports' 7.3.
 
 . "$(dirname "$0")/lib.sh"
 
