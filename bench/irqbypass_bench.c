@@ -97,11 +97,54 @@ MODULE_PARM_DESC(pairing, "Whether the manager connects pairs (N for the do-noth
  * struct bench_pair - a producer and a consumer that share a token
  * @prod: the producer; its token is the address of the pair
  * @cons: the consumer, with the same token
+ * @floor_prod: the floor's list node for @prod (the later API's objects
+ *	have none of their own)
+ * @floor_cons: the floor's list node for @cons
  */
 struct bench_pair {
 	struct irq_bypass_producer prod;
 	struct irq_bypass_consumer cons;
+	struct list_head floor_prod;
+	struct list_head floor_cons;
 };
+
+/*
+ * The manager's two APIs: from Linux 6.17 on (bench/Kbuild reads the
+ * kernel's header) the token is passed as the eventfd, which no manager
+ * dereferences.  The token is the address of the pair either way.
+ */
+#ifdef IRQBYPASS_EVENTFD_API
+static int bench_register_producer(struct bench_pair *p)
+{
+	return irq_bypass_register_producer(&p->prod, (struct eventfd_ctx *)p,
+					    p->prod.irq);
+}
+
+static int bench_register_consumer(struct bench_pair *p)
+{
+	return irq_bypass_register_consumer(&p->cons, (struct eventfd_ctx *)p);
+}
+
+static void bench_set_token(struct bench_pair *p)
+{
+}
+#else
+static int bench_register_producer(struct bench_pair *p)
+{
+	return irq_bypass_register_producer(&p->prod);
+}
+
+static int bench_register_consumer(struct bench_pair *p)
+{
+	return irq_bypass_register_consumer(&p->cons);
+}
+
+static void bench_set_token(struct bench_pair *p)
+{
+	p->prod.token = p;
+	p->cons.token = p;
+}
+#endif
 
 /* Serialises the commands; everything below is protected by it. */
 static DEFINE_MUTEX(bench_lock);
@@ -175,9 +218,8 @@ static void bench_del_producer_slow(struct irq_bypass_consumer *cons,
 static void bench_init_pair(struct bench_pair *p, int irq, bool sleepy)
 {
 	memset(p, 0, sizeof(*p));
-	p->prod.token = p;
+	bench_set_token(p);
 	p->prod.irq = irq;
-	p->cons.token = p;
 	if (sleepy) {
 		p->cons.add_producer = bench_add_producer_sleepy;
 		p->cons.del_producer = bench_del_producer_sleepy;
@@ -192,9 +234,9 @@ static unsigned int bench_cycle(struct bench_pair *p)
 {
 	unsigned int failed = 0;
 
-	if (irq_bypass_register_consumer(&p->cons))
+	if (bench_register_consumer(p))
 		return 1;
-	if (irq_bypass_register_producer(&p->prod))
+	if (bench_register_producer(p))
 		failed++;
 	else
 		irq_bypass_unregister_producer(&p->prod);
@@ -206,16 +248,16 @@ static unsigned int bench_cycle(struct bench_pair *p)
 static void bench_floor_cycle(struct bench_pair *p)
 {
 	mutex_lock(&floor_lock);
-	list_add(&p->cons.node, &floor_consumers);
+	list_add(&p->floor_cons, &floor_consumers);
 	mutex_unlock(&floor_lock);
 	mutex_lock(&floor_lock);
-	list_add(&p->prod.node, &floor_producers);
+	list_add(&p->floor_prod, &floor_producers);
 	mutex_unlock(&floor_lock);
 	mutex_lock(&floor_lock);
-	list_del(&p->prod.node);
+	list_del(&p->floor_prod);
 	mutex_unlock(&floor_lock);
 	mutex_lock(&floor_lock);
-	list_del(&p->cons.node);
+	list_del(&p->floor_cons);
 	mutex_unlock(&floor_lock);
 }
 
@@ -379,10 +421,10 @@ static int bench_fill(unsigned long n)
 		struct bench_pair *p = &pairs[nr_filled];
 
 		bench_init_pair(p, nr_filled, false);
-		ret = irq_bypass_register_consumer(&p->cons);
+		ret = bench_register_consumer(p);
 		if (ret)
 			return ret;
-		ret = irq_bypass_register_producer(&p->prod);
+		ret = bench_register_producer(p);
 		if (ret) {
 			irq_bypass_unregister_consumer(&p->cons);
 			return ret;
@@ -542,12 +584,12 @@ static unsigned int bench_timed_cycle(struct bench_pair *p, u64 *lat,
 	u64 t0 = ktime_get_ns();
 	int ret;
 
-	ret = irq_bypass_register_consumer(&p->cons);
+	ret = bench_register_consumer(p);
 	bench_lat(lat, n, t0);
 	if (ret)
 		return 1;
 	t0 = ktime_get_ns();
-	ret = irq_bypass_register_producer(&p->prod);
+	ret = bench_register_producer(p);
 	bench_lat(lat, n, t0);
 	if (!ret) {
 		t0 = ktime_get_ns();

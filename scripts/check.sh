@@ -36,20 +36,32 @@ fi
 # exit status, and the image job has usually ended long before: || true.
 trap 'rm -f "$RESULTS"; [ -z "$images" ] || kill "$images" 2>/dev/null || true' EXIT
 
+# The CPU time, in seconds, that this shell's finished children used (user
+# and system): what a step costs the machine, next to its wall time.  A
+# step that uses far less CPU than wall time could share the machine.
+children_cpu() {
+	# Fields 16 and 17 of /proc/PID/stat, in clock ticks; $$ is this
+	# shell even inside the command substitution.
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, "")
+		printf "%d\n", ($14 + $15) / hz }' "/proc/$$/stat"
+}
+
 # step NAME SCRIPT [ARGS...]: a script that dies before recording anything
 # still counts as a failure.
 step() {
-	local name=$1 before
+	local name=$1 before t0 cpu0
 	shift
 	selected "$name" || return 0
 	log "$name"
 	before=$(wc -l <"$RESULTS")
+	t0=$SECONDS
+	cpu0=$(children_cpu)
 	if ! bash "$REPO/scripts/$1" "${@:2}"; then
 		if [ "$(wc -l <"$RESULTS")" -eq "$before" ]; then
 			fail "$name" "the step itself failed"
 		fi
 	fi
-	log "$name done at $((SECONDS - start)) s"
+	log "$name done at $((SECONDS - start)) s: $((SECONDS - t0)) s, $(($(children_cpu) - cpu0)) s of CPU"
 }
 
 step "modversions CRCs" crc.sh
@@ -97,6 +109,6 @@ if [ -s "$RETRIED_BOOTS" ]; then
 	echo "Guests booted a second time:"
 	sed 's/^/      /' "$RETRIED_BOOTS"
 fi
-log "make check took $((SECONDS - start)) s"
+log "make check took $((SECONDS - start)) s, $(children_cpu) s of CPU on $(nproc) CPUs"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
