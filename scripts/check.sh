@@ -73,6 +73,25 @@ step "modversions CRCs" crc.sh
 step "Debian 11, 13 and 14 kernels, 7.3, and =y refused" kernels.sh
 step "KUnit, plain config with the in-tree callers, KCSAN, fault injection" \
 	kunit.sh plain .kunitconfig callers.kunitconfig kcsan.kunitconfig
+# The API of Linux 6.17 and later, on Debian's linux-source-7.3: the suite
+# of that API against upstream's own manager, unchanged, which proves the
+# cases encode upstream's contract, then against ours.  The two runs share
+# one build: the second recompiles irqbypass.o and relinks.
+# KUNIT73_DEBUG=1 adds both in the debug config (lockdep, KASAN,
+# DEBUG_LIST), a second full 7.3 build.
+kunit73() {	# kunit73 BUILD TITLE KUNITCONFIG...
+	local build=$1 title=$2 m
+	local -A who=([upstream]="upstream's manager" [ours]=ours)
+	shift 2
+	for m in upstream ours; do
+		KUNIT_TREE=7.3-$m KUNIT_BUILD=$build \
+			step "KUnit, 7.3 (API of 6.17+)$title: ${who[$m]}" \
+			kunit.sh "$build-$m" .kunitconfig eventfd.kunitconfig "$@"
+	done
+}
+kunit73 v73-plain ""
+[ -z "${KUNIT73_DEBUG:-}" ] ||
+	kunit73 v73-debug ", debug config" debug.kunitconfig
 step "static checks" static.sh
 step "userspace: fuzzer, TSan, mutants" userspace.sh
 step "KUnit, debug config" kunit.sh debug .kunitconfig debug.kunitconfig

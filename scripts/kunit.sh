@@ -7,17 +7,41 @@
 # check in $RESULTS.  The build is cached in $CACHE/kunit-NAME.
 #
 # ARCH=arm64 runs it under qemu-system-aarch64 with Debian's cross compiler.
+#
+# KUNIT_TREE=7.3-upstream or 7.3-ours runs the suite of the API of Linux
+# 6.17 and later (irqbypass_eventfd_kunit.c) on Debian's linux-source-7.3
+# instead (see prepare_tree73 in lib.sh): against upstream's own
+# virt/lib/irqbypass.c, unchanged, or against this checkout's.
+# KUNIT_BUILD=NAME builds in $CACHE/kunit-NAME instead, so that the two
+# share one build and the second is an incremental rebuild.
 
 . "$(dirname "$0")/lib.sh"
 
 name=$1
 shift
 arch=${ARCH:-x86_64}
-build=$CACHE/kunit-$name
+build=$CACHE/kunit-${KUNIT_BUILD:-$name}
 raw=$CACHE/logs/kunit-$name.raw
 mkdir -p "$CACHE/logs"
 
-prepare_tree
+# The suite's object, how many of its cases must at least have run, and
+# the cases that ask for a warning (see the expected warnings below).
+case ${KUNIT_TREE:-6.12} in
+6.12)
+	prepare_tree
+	suite=irqbypass_kunit
+	min_cases=30
+	;;
+7.3-upstream | 7.3-ours)
+	prepare_tree73 "${KUNIT_TREE#7.3-}"
+	TREE=$TREE73
+	suite=irqbypass_eventfd_kunit
+	min_cases=29
+	;;
+*)
+	die "KUNIT_TREE: 6.12, 7.3-upstream or 7.3-ours, not '$KUNIT_TREE'"
+	;;
+esac
 args=(--arch="$arch" --build_dir="$build")
 for cfg in "$@"; do
 	args+=(--kunitconfig="$REPO/tests/$cfg")
@@ -110,10 +134,10 @@ if [ "$status" -ne 0 ]; then
 else
 	pass "kunit-$name: kunit.py run"
 fi
-if [ "$passed" -lt 30 ]; then
-	fail "kunit-$name: at least 30 irqbypass cases ran" "only $passed passed"
+if [ "$passed" -lt "$min_cases" ]; then
+	fail "kunit-$name: at least $min_cases irqbypass cases ran" "only $passed passed"
 else
-	pass "kunit-$name: at least 30 irqbypass cases ran"
+	pass "kunit-$name: at least $min_cases irqbypass cases ran"
 fi
 
 # KCSAN (a config with CONFIG_KCSAN): a data-race report any of whose
@@ -128,7 +152,7 @@ awk -v out="$kcsan" '/BUG: KCSAN:/ { r = 1 } r { print >out } !r { print }
 	r && /====================/ { r = 0 }' "$raw" >"$console"
 if grep -qx 'CONFIG_KCSAN=y' "$build/.config" 2>/dev/null; then
 	nm --defined-only "$build/virt/lib/irqbypass.o" \
-		"$build/virt/lib/tests/irqbypass_kunit.o" |
+		"$build/virt/lib/tests/$suite.o" |
 		awk '$2 ~ /^[tT]$/ && $3 !~ /^_sub_I_/ { print $3 }' >"$kcsan.ours" || true
 	read -r reports ours < <(awk -v ours="$kcsan.ours" '
 		BEGIN { while ((getline f <ours) > 0) fn[f] = 1 }
@@ -151,35 +175,55 @@ if grep -qx 'CONFIG_KCSAN=y' "$build/.config" 2>/dev/null; then
 	fi
 fi
 
-# The one warning the cases ask for: registering an object that is already
-# registered (register_*_twice, register_*_other_token) warns once, naming
-# the caller.  Its report is taken out of the console, so that any other
-# splat still fails the run, and it must be there, exactly once, naming a
-# function of the suites.
+# The warnings the cases ask for.  Old API: registering an object that is
+# already registered (register_*_twice, register_*_other_token) warns
+# once, naming the caller.  API of 6.17+: registering an object whose
+# ->eventfd is set warns (WARN_ON_ONCE upstream), once from each of
+# register_producer_eventfd_set and register_consumer_eventfd_set, whose
+# frames its call trace shows, in the register function.  Each such report
+# is taken out of the console, so that any other splat still fails the
+# run, and must be there, exactly once.
 expected=$CACHE/logs/kunit-$name.expected-warnings
+eventfd_cases='register_(producer|consumer)_eventfd_set'
 : >"$expected"
-awk -v out="$expected" '
+awk -v out="$expected" -v cases="$eventfd_cases" '
 	function flush(to, i) {
 		for (i = 0; i < n; i++)
 			if (to) print buf[i] >out; else print buf[i]
 		n = 0
 	}
-	/-+\[ cut here \]-+/ { flush(0); blk = 1; ours = 0 }
+	/-+\[ cut here \]-+/ { flush(0); blk = 1; ours = 0; frame = 0; site = 0 }
 	blk && n == 1 { ours = $0 ~ /^irqbypass: .* registered a (producer|consumer) that is already registered: refused$/ }
+	blk && $0 ~ ("[ ?]" cases "\\+0x") { frame = 1 }
+	blk && /irq_bypass_register_(producer|consumer)\+0x/ { site = 1 }
 	blk { buf[n++] = $0 }
-	blk && /^---\[ end trace/ { flush(ours); blk = 0; next }
+	blk && /^---\[ end trace/ { flush(ours || (frame && site)); blk = 0; next }
 	!blk { print }
 	END { flush(0) }' "$console" >"$console.tmp"
 mv "$console.tmp" "$console"
-warned=$(grep -c 'that is already registered: refused$' "$expected" || true)
-caller=$(sed -n 's/^irqbypass: \([A-Za-z0-9_.]*\)+0x.*/\1/p' "$expected" | head -n 1)
-if [ "$warned" -eq 1 ] && [ -n "$caller" ] &&
-   nm "$build/virt/lib/tests/irqbypass_kunit.o" | grep -q " [tT] $caller\$"; then
-	echo "kunit-$name: the registered-again warning names $caller"
-	pass "kunit-$name: registering a registered object warned once, naming the caller"
+if [ "$suite" = irqbypass_kunit ]; then
+	warned=$(grep -c 'that is already registered: refused$' "$expected" || true)
+	caller=$(sed -n 's/^irqbypass: \([A-Za-z0-9_.]*\)+0x.*/\1/p' "$expected" | head -n 1)
+	if [ "$warned" -eq 1 ] && [ -n "$caller" ] &&
+	   nm "$build/virt/lib/tests/$suite.o" | grep -q " [tT] $caller\$"; then
+		echo "kunit-$name: the registered-again warning names $caller"
+		pass "kunit-$name: registering a registered object warned once, naming the caller"
+	else
+		fail "kunit-$name: registering a registered object warned once, naming the caller" \
+			"$warned such warnings, naming '${caller:-nothing}'; see $expected"
+	fi
 else
-	fail "kunit-$name: registering a registered object warned once, naming the caller" \
-		"$warned such warnings, naming '${caller:-nothing}'; see $expected"
+	for c in register_producer_eventfd_set register_consumer_eventfd_set; do
+		warned=$(awk -v c="$c" '/-+\[ cut here \]-+/ { hit = 0 }
+			!hit && $0 ~ ("[ ?]" c "\\+0x") { hit = 1; n++ }
+			END { print n + 0 }' "$expected")
+		if [ "$warned" -eq 1 ]; then
+			pass "kunit-$name: $c warned once"
+		else
+			fail "kunit-$name: $c warned once" \
+				"$warned warnings from it; see $expected"
+		fi
+	done
 fi
 
 # Any splat fails the run, whatever the cases said.
