@@ -1019,6 +1019,13 @@ static unsigned long irqbypass_index_size(void)
 #else /* IRQBYPASS_EVENTFD_API */
 
 /*
+ * The comments of this front end's four functions are not kernel-doc: the
+ * functions have the names of the other front end's, whose kernel-doc the
+ * documentation shows, and Documentation/irqbypass.rst states this API's
+ * contract ("The API of Linux 6.17 and later").
+ */
+
+/*
  * The index of the API of Linux 6.17 and later: per stripe, an open
  * addressing table of object pointers, linearly probed, keyed by the
  * eventfd that the object in a slot publishes.  A slot holds a producer,
@@ -1278,8 +1285,8 @@ static long irqbypass_registered(void)
 	return nr;
 }
 
-/**
- * irq_bypass_register_producer - register an IRQ bypass producer
+/*
+ * irq_bypass_register_producer() - register an IRQ bypass producer
  * @producer: the producer to register; its @eventfd must be NULL
  * @eventfd: the eventfd the producer shares with its consumer
  * @irq: the Linux interrupt number of the producer, for the consumer's use
@@ -1393,8 +1400,8 @@ static long irqbypass_slot_of(struct irqbypass_stripe *s, u32 hash,
 	return -1;
 }
 
-/**
- * irq_bypass_unregister_producer - unregister an IRQ bypass producer
+/*
+ * irq_bypass_unregister_producer() - unregister an IRQ bypass producer
  * @producer: the producer to unregister
  *
  * Removes @producer from the registry, first disconnecting it from its
@@ -1452,8 +1459,8 @@ void irq_bypass_unregister_producer(struct irq_bypass_producer *producer)
 }
 EXPORT_SYMBOL_GPL(irq_bypass_unregister_producer);
 
-/**
- * irq_bypass_register_consumer - register an IRQ bypass consumer
+/*
+ * irq_bypass_register_consumer() - register an IRQ bypass consumer
  * @consumer: the consumer to register; its @eventfd must be NULL, and its
  *	@add_producer and @del_producer must be set
  * @eventfd: the eventfd the consumer shares with its producer
@@ -1540,8 +1547,8 @@ out:
 }
 EXPORT_SYMBOL_GPL(irq_bypass_register_consumer);
 
-/**
- * irq_bypass_unregister_consumer - unregister an IRQ bypass consumer
+/*
+ * irq_bypass_unregister_consumer() - unregister an IRQ bypass consumer
  * @consumer: the consumer to unregister
  *
  * Removes @consumer from the registry, first disconnecting it from its
