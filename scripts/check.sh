@@ -72,7 +72,8 @@ step() {
 step "modversions CRCs" crc.sh
 step "Debian 11, 13 and 14 kernels, 7.3, and =y refused" kernels.sh
 step "KUnit, plain config with the in-tree callers, KCSAN, fault injection" \
-	kunit.sh plain .kunitconfig callers.kunitconfig kcsan.kunitconfig
+	kunit.sh plain .kunitconfig callers.kunitconfig kcsan.kunitconfig \
+	x86-slim.kunitconfig
 # The API of Linux 6.17 and later, on Debian's linux-source-7.3: the suite
 # of that API against upstream's own manager, unchanged, which proves the
 # cases encode upstream's contract, then against ours.  The two runs share
