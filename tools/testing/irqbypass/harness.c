@@ -1310,3 +1310,16 @@ void unit_del_producer(struct irq_bypass_consumer *c,
 {
 	unit_connected--;
 }
+
+int unit_finish(long failures, long expected)
+{
+	shim_warnings -= expected;
+	shim_module_exit();
+	EXPECT(!shim_warnings);
+	if (failures) {
+		fprintf(stderr, "unit: %ld failures\n", failures);
+		return 1;
+	}
+	printf("unit: all checks passed\n");
+	return 0;
+}

@@ -48,4 +48,10 @@ int unit_add_producer(struct irq_bypass_consumer *c,
 void unit_del_producer(struct irq_bypass_consumer *c,
 		       struct irq_bypass_producer *p);
 
+/*
+ * The end of a unit check program: unload the module, expect no warning
+ * but the @expected ones, and report @failures.  Returns main()'s status.
+ */
+int unit_finish(long failures, long expected);
+
 #endif /* IRQBYPASS_HARNESS_H */

@@ -228,13 +228,5 @@ int main(void)
 	test_reentry();
 	test_register_again();
 	/* The re-entry, registered-again and impostor warnings were expected. */
-	shim_warnings -= 3;
-	shim_module_exit();
-	EXPECT(!shim_warnings);
-	if (failures) {
-		fprintf(stderr, "unit: %ld failures\n", failures);
-		return 1;
-	}
-	printf("unit: all checks passed\n");
-	return 0;
+	return unit_finish(failures, 3);
 }

@@ -260,13 +260,5 @@ int main(void)
 	test_reentry();
 	test_register_again();
 	/* The re-entry and the registered-again warnings were expected. */
-	shim_warnings -= 2;
-	shim_module_exit();
-	EXPECT(!shim_warnings);
-	if (failures) {
-		fprintf(stderr, "unit: %ld failures\n", failures);
-		return 1;
-	}
-	printf("unit: all checks passed\n");
-	return 0;
+	return unit_finish(failures, 2);
 }
