@@ -98,6 +98,36 @@ static void test_memory(void)
 }
 
 /*
+ * A stripe at its largest table (2^(IRQBYPASS_MAX_BITS - IRQBYPASS_LOCK_BITS)
+ * slots) and 3/4 full refuses one more with -ENOSPC, registering nothing.
+ */
+static void test_enospc(void)
+{
+	long full = (1L << (IRQBYPASS_MAX_BITS - IRQBYPASS_LOCK_BITS)) / 4 * 3;
+	long producers = harness_stat("producers"), i;
+	struct irq_bypass_producer *p = calloc(full + 1, sizeof(*p));
+	struct eventfd_ctx **e = calloc(full + 1, sizeof(*e));
+
+	if (!p || !e) {
+		EXPECT(p && e);
+		goto out;
+	}
+	same_stripe(e, full + 1, 0);
+	for (i = 0; i < full; i++)
+		EXPECT(!irq_bypass_register_producer(&p[i], e[i], 0));
+	EXPECT(irq_bypass_register_producer(&p[full], e[full], 0) == -ENOSPC);
+	EXPECT(!p[full].eventfd);
+	EXPECT(harness_stat("producers") == producers + full);
+	for (i = 0; i < full; i++)
+		irq_bypass_unregister_producer(&p[i]);
+	EXPECT(harness_stat("producers") == producers);
+	shim_run_work();
+out:
+	free(p);
+	free(e);
+}
+
+/*
  * Registrations that outrun the resizer: the stripe grows at once when
  * more than 3/4 full, or, if it cannot, the registration fails with
  * -ENOMEM and nothing is registered.  The resizer then shrinks it back.
@@ -224,6 +254,7 @@ int main(void)
 	harness_init();
 	test_memory();
 	test_sync_grow();
+	test_enospc();
 	test_backward_shift();
 	test_reentry();
 	test_register_again();
