@@ -224,9 +224,9 @@ dkms_config() {
 		echo "\$ dkms build -k $DISTRO_KVER --kernelsourcedir $kdir"
 		echo "$out"
 		[ "$rc" -eq 77 ] || die "dkms build's status is $rc, not 77"
-		tr -s '\n ' '  ' <<<"$out" | grep -q 'includes a BUILD_EXCLUSIVE directive which does not match this kernel' ||
-			die "dkms does not say why"
-		! find "$tmp/tree" -name '*.o' | grep -q . || die "dkms compiled"
+		grep -q 'includes a BUILD_EXCLUSIVE directive which does not match this kernel' \
+			<(tr -s '\n ' '  ' <<<"$out") || die "dkms does not say why"
+		[ -z "$(find "$tmp/tree" -name '*.o')" ] || die "dkms compiled"
 	done
 }
 

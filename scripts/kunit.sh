@@ -203,9 +203,9 @@ awk -v out="$expected" -v cases="$eventfd_cases" '
 mv "$console.tmp" "$console"
 if [ "$suite" = irqbypass_kunit ]; then
 	warned=$(grep -c 'that is already registered: refused$' "$expected" || true)
-	caller=$(sed -n 's/^irqbypass: \([A-Za-z0-9_.]*\)+0x.*/\1/p' "$expected" | head -n 1)
+	caller=$(sed -n 's/^irqbypass: \([A-Za-z0-9_.]*\)+0x.*/\1/p;T;q' "$expected")
 	if [ "$warned" -eq 1 ] && [ -n "$caller" ] &&
-	   nm "$build/virt/lib/tests/$suite.o" | grep -q " [tT] $caller\$"; then
+	   grep -q " [tT] $caller\$" <(nm "$build/virt/lib/tests/$suite.o"); then
 		echo "kunit-$name: the registered-again warning names $caller"
 		pass "kunit-$name: registering a registered object warned once, naming the caller"
 	else
