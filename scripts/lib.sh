@@ -43,14 +43,19 @@ need() {
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
 	log "installing ${missing[*]}"
-	local sudo=
+	local sudo= lock
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	# make check's two lines may both install: one apt at a time.
+	mkdir -p "$CACHE"
+	exec {lock}>"$CACHE/.lock-apt"
+	flock "$lock"
 	if [ ! -e "$CACHE/.apt-updated" ]; then
 		$sudo apt-get update -qq >&2
 		touch "$CACHE/.apt-updated"
 	fi
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
 		--no-install-recommends "${missing[@]}" >&2
+	exec {lock}>&-
 }
 
 # pass NAME / fail NAME [WHY]: record the outcome of one check.

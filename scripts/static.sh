@@ -4,7 +4,7 @@
 # static.sh: the static checks on every C file and header we own:
 # checkpatch.pl --strict, kernel-doc -none -Wall, sparse (C=2) and W=1,
 # each with zero findings.  Needs the tree prepared and the plain KUnit
-# build (kunit.sh plain) for its configuration.
+# build (kunit.sh x86) for its configuration.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -31,11 +31,11 @@ kerneldoc() {
 	[ -z "$out" ]
 }
 
-# Rebuild our directory of the plain KUnit build with sparse and W=1; any
+# Rebuild our directory of the x86_64 KUnit build with sparse and W=1; any
 # warning, from the compiler or sparse, fails.
 inkernel() {
-	local build=$CACHE/kunit-plain out
-	[ -e "$build/.config" ] || die "run the plain KUnit build first"
+	local build=$CACHE/kunit-x86 out
+	[ -e "$build/.config" ] || die "run the x86_64 KUnit build first"
 	out=$(make -C "$TREE" O="$build" ARCH=x86_64 "CC=ccache gcc" \
 		-j"$(nproc)" C=2 W=1 virt/lib/ 2>&1)
 	echo "$out"
