@@ -9,6 +9,8 @@
 #   make bench          benchmarks against the stock module
 #   make docs           render Documentation/ to HTML
 #   make deb            irqbypass-dkms_VERSION_all.deb (debian/), lintian-clean
+#   make install-tools  irqbypass-status and its manual page, under
+#                       $(DESTDIR)$(PREFIX) (/usr)
 #   make fresh-machine [STEPS="demo check ..."]
 #                       run make STEPS in a clean clone on a minimal
 #                       Debian 12 root (default: demo)
@@ -19,7 +21,7 @@ KDIR ?= /lib/modules/$(shell uname -r)/build
 # does so too, for "make -C KDIR M=..." and DKMS; see api.mk).  Its header
 # is in KDIR, in KDIR/source (a build tree made with O=), or in the tree
 # that a Debian headers package's Makefile includes.
-ifeq ($(filter-out check demo bench docs fresh-machine deb,$(MAKECMDGOALS)),$(MAKECMDGOALS))
+ifeq ($(filter-out check demo bench docs fresh-machine deb install-tools,$(MAKECMDGOALS)),$(MAKECMDGOALS))
 irqbypass-api-kernel := $(KDIR)
 irqbypass-api-config := $(KDIR)/include/config/auto.conf
 irqbypass-api-header := $(wildcard $(KDIR)/include/linux/irqbypass.h \
@@ -52,4 +54,11 @@ fresh-machine:
 deb:
 	@bash scripts/deb.sh
 
-.PHONY: all modules modules_install clean check demo bench docs fresh-machine deb
+PREFIX ?= /usr
+install-tools:
+	install -D -m 0755 tools/irqbypass-status $(DESTDIR)$(PREFIX)/sbin/irqbypass-status
+	install -D -m 0644 tools/irqbypass-status.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/irqbypass-status.8
+
+.PHONY: all modules modules_install clean check demo bench docs fresh-machine deb \
+	install-tools

@@ -192,6 +192,30 @@ struct irqbypass_stripe {
 
 static struct irqbypass_stripe stripes[IRQBYPASS_NR_LOCKS];
 
+/*
+ * The last connect failures, for debugfs irqbypass/failures and the
+ * irqbypass-status command.  A connect that fails leaves nothing in the
+ * registry (the register call returns the error, and the callers log it
+ * at info level at most), so each stripe keeps its last
+ * IRQBYPASS_FAILURES, one per token, under its lock: a token's record goes
+ * when the token connects, or when the consumer that failed to connect is
+ * unregistered; otherwise a newer failure in the stripe replaces the
+ * oldest.  Static, so that a failure allocates nothing, and apart from the
+ * stripes, whose cache lines the fast path reads.
+ */
+#define IRQBYPASS_FAILURES	2
+
+struct irqbypass_failure {
+	const void *token;	/* NULL: the record is free */
+	const void *callback;	/* the callback that failed */
+	unsigned long when;	/* jiffies of the last failure */
+	int irq;		/* the producer's */
+	int error;		/* what the callback returned */
+	unsigned int count;	/* failures of @token since it was recorded */
+};
+
+static struct irqbypass_failure failures[IRQBYPASS_NR_LOCKS][IRQBYPASS_FAILURES];
+
 /* The resizer's state. */
 static DEFINE_MUTEX(resize_lock);
 /* After a failed allocation, wait until @resize_retry before trying again. */
@@ -278,6 +302,67 @@ static struct irqbypass_stripe *irqbypass_lock_stripe(u32 hash,
 	return s;
 }
 
+/* The record of @token in stripe @s, or a free one for NULL; NULL if none. */
+static struct irqbypass_failure *irqbypass_failure(struct irqbypass_stripe *s,
+						   const void *token)
+{
+	struct irqbypass_failure *f = failures[s - stripes];
+	unsigned int i;
+
+	for (i = 0; i < IRQBYPASS_FAILURES; i++)
+		if (f[i].token == token)
+			return &f[i];
+	return NULL;
+}
+
+static void irqbypass_forget_failure(struct irqbypass_stripe *s,
+				     const void *token)
+{
+	struct irqbypass_failure *f;
+
+	lockdep_assert_held(&s->lock);
+	f = irqbypass_failure(s, token);
+	if (f)
+		f->token = NULL;
+}
+
+/*
+ * Record that @callback failed with @error while connecting producer @irq
+ * of @token.  The first failure of a token warns, rate-limited; the ones
+ * that follow while it is recorded only count.
+ */
+static void irqbypass_note_failure(struct irqbypass_stripe *s,
+				   const void *token, const void *callback,
+				   int irq, int error)
+{
+	struct irqbypass_failure *f;
+	unsigned int i;
+
+	lockdep_assert_held(&s->lock);
+	f = irqbypass_failure(s, token);
+	if (!f) {
+		f = irqbypass_failure(s, NULL);
+		if (!f) {
+			struct irqbypass_failure *g = failures[s - stripes];
+
+			/* The oldest goes. */
+			f = g;
+			for (i = 1; i < IRQBYPASS_FAILURES; i++)
+				if (time_before(g[i].when, f->when))
+					f = &g[i];
+		}
+		pr_warn_ratelimited("irq %d: %ps failed with %pe: the interrupt is not bypassed\n",
+				    irq, callback, ERR_PTR(error));
+		f->token = token;
+		f->count = 0;
+	}
+	f->callback = callback;
+	f->when = jiffies;
+	f->irq = irq;
+	f->error = error;
+	f->count++;
+}
+
 static void irqbypass_count_connect(struct irqbypass_stripe *s, int ret)
 {
 	if (!ret) {
@@ -297,6 +382,7 @@ static int irqbypass_connect(struct irqbypass_stripe *s, const void *token,
 			     struct irq_bypass_producer *prod,
 			     struct irq_bypass_consumer *cons)
 {
+	const void *failed = NULL;
 	int ret = 0;
 
 	lockdep_assert_held(&s->lock);
@@ -307,11 +393,14 @@ static int irqbypass_connect(struct irqbypass_stripe *s, const void *token,
 	if (cons->stop)
 		cons->stop(cons);
 
-	if (prod->add_consumer)
+	if (prod->add_consumer) {
 		ret = prod->add_consumer(prod, cons);
+		failed = prod->add_consumer;
+	}
 
 	if (!ret) {
 		ret = cons->add_producer(cons, prod);
+		failed = cons->add_producer;
 		if (ret && prod->del_consumer)
 			prod->del_consumer(prod, cons);
 	}
@@ -327,6 +416,10 @@ static int irqbypass_connect(struct irqbypass_stripe *s, const void *token,
 		ret = -EIO;
 
 	irqbypass_count_connect(s, ret);
+	if (ret)
+		irqbypass_note_failure(s, token, failed, prod->irq, ret);
+	else
+		irqbypass_forget_failure(s, token);
 	trace_irqbypass_connect(token, prod, cons, ret);
 	return ret;
 }
@@ -919,6 +1012,9 @@ void irq_bypass_unregister_consumer(struct irq_bypass_consumer *consumer)
 
 	cons = irqbypass_find_consumer(s, b, consumer->token);
 	if (cons != consumer) {
+		/* A consumer whose connect failed goes, and its record. */
+		if (!cons)
+			irqbypass_forget_failure(s, consumer->token);
 		mutex_unlock(&s->lock);
 		return;
 	}
@@ -1009,8 +1105,9 @@ static void irqbypass_index_exit(void)
 	irqbypass_free_table(cur_table);
 }
 
-/* What debugfs irqbypass/stats calls the index's size. */
+/* What debugfs irqbypass/stats calls the index's size, and the API. */
 #define IRQBYPASS_INDEX_NAME	"buckets"
+#define IRQBYPASS_API_NAME	"4.4 to 6.16"
 static unsigned long irqbypass_index_size(void)
 {
 	return 1UL << READ_ONCE(table_bits);
@@ -1635,8 +1732,9 @@ static void irqbypass_show_stripe(struct seq_file *m,
 }
 #endif
 
-/* What debugfs irqbypass/stats calls the index's size. */
+/* What debugfs irqbypass/stats calls the index's size, and the API. */
 #define IRQBYPASS_INDEX_NAME	"slots"
+#define IRQBYPASS_API_NAME	"6.17 and later"
 static unsigned long irqbypass_index_size(void)
 {
 	unsigned long n = 0;
@@ -1754,6 +1852,7 @@ static int stats_show(struct seq_file *m, void *v)
 #define SHOW(name, val) seq_printf(m, "%-24s %lu\n", name, val)
 	SHOW("producers", sum.producers);
 	SHOW("consumers", sum.consumers);
+	SHOW("pairs", sum.connects - sum.disconnects);
 	SHOW("producer_registrations", sum.producer_registrations);
 	SHOW("consumer_registrations", sum.consumer_registrations);
 	SHOW("invalid", (unsigned long)atomic_long_read(&stats.invalid));
@@ -1784,6 +1883,33 @@ static int stats_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(stats);
 
+/*
+ * debugfs irqbypass/failures: the recorded connect failures, one line
+ * each, the oldest of a stripe first.
+ */
+static int failures_show(struct seq_file *m, void *unused)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < IRQBYPASS_NR_LOCKS; i++) {
+		struct irqbypass_failure f[IRQBYPASS_FAILURES];
+
+		mutex_lock(&stripes[i].lock);
+		memcpy(f, failures[i], sizeof(f));
+		mutex_unlock(&stripes[i].lock);
+		for (j = 0; j < IRQBYPASS_FAILURES; j++) {
+			if (!f[j].token)
+				continue;
+			seq_printf(m, "token=%p irq=%d error=%pe errno=%d callback=%ps failures=%u age=%us\n",
+				   f[j].token, f[j].irq, ERR_PTR(f[j].error),
+				   -f[j].error, f[j].callback, f[j].count,
+				   jiffies_to_msecs(jiffies - f[j].when) / 1000);
+		}
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(failures);
+
 static void irqbypass_debugfs_init(void)
 {
 	irqbypass_debugfs = debugfs_create_dir("irqbypass", NULL);
@@ -1793,6 +1919,8 @@ static void irqbypass_debugfs_init(void)
 			    &consumers_fops);
 	debugfs_create_file("stats", 0400, irqbypass_debugfs, NULL,
 			    &stats_fops);
+	debugfs_create_file("failures", 0400, irqbypass_debugfs, NULL,
+			    &failures_fops);
 	fault_create_debugfs_attr("fail_resize", irqbypass_debugfs,
 				  &fail_resize);
 }
@@ -1814,6 +1942,8 @@ static int __init irqbypass_init(void)
 		mutex_init(&stripes[i].lock);
 	irqbypass_index_init();
 	irqbypass_debugfs_init();
+	pr_info("IRQ bypass manager of the irqbypass project, version %s, for the API of Linux %s\n",
+		IRQBYPASS_VERSION, IRQBYPASS_API_NAME);
 	return 0;
 }
 subsys_initcall(irqbypass_init);

@@ -110,13 +110,14 @@ ARCH=arm64 KUNIT_FROZEN_CHECK=1 step "KUnit, arm64: KVM and VFIO callers, KCSAN,
 # apt (need).
 side_line() {
 	step "userspace: fuzzer, TSan, mutants" userspace.sh
+	step "irqbypass-status on made-up hosts" ../tests/status/run.sh
 	step "Debian's QEMU, nested, on Debian kernels" ../tests/nested/run.sh
 	step "documentation" docs.sh
 	step "Debian package, lintian" deb.sh
 	step "$INSTALLED_STEP" installed.sh
 }
 side_log=$CACHE/logs/check-side-line.log
-log "the side line starts: userspace, nested, documentation, package, installed; its output: $side_log"
+log "the side line starts: userspace, irqbypass-status, nested, documentation, package, installed; its output: $side_log"
 side_line >"$side_log" 2>&1 &
 side=$!
 step "static checks" static.sh

@@ -478,6 +478,8 @@ distro_initramfs() {
 	cp "$REPO/tools/init" "$stage/init"
 	chmod 755 "$stage/init"
 	cp "$DISTRO_TOOL" "$stage/bin/vfio-kvm-pair"
+	mkdir -p "$stage/usr/sbin"
+	cp "$REPO/tools/irqbypass-status" "$stage/usr/sbin/irqbypass-status"
 	mknod "$stage/dev/console" c 5 1
 	mknod "$stage/dev/null" c 1 3
 	: >"$stage/etc/modules"
@@ -648,6 +650,65 @@ field() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" | head -n 1; }
 events() { distro_traces "$LOG" | grep -c ": $1: " || true; }
 events_at() { section "trace@$2" | grep -c ": $1: " || true; }
 calls() { distro_traces "$LOG" | grep -Ec ": $1( \[[a-z_]+\])? <-" || true; }
+# ---- what tools/irqbypass-status says, as tools/init dumps it ----
+
+# status_expect STAGE VM PID BDF IRQ WANT EXIT [GOLDEN]: at STAGE,
+# irqbypass-status exits EXIT and lists the VM named VM with pid PID (VM
+# "" for any), and device BDF's MSI on IRQ in state WANT ("paired", or
+# "not paired: REASON"...); VM "-": no vector at all.  Its --json says
+# the same and validates against the schema, and its text, with pids,
+# irqs and device addresses masked, is tests/status/golden/GOLDEN.txt
+# (STATUS_BLESS=1 writes it).
+status_expect() {
+	local s=$1 vm=$2 pid=$3 bdf=$4 irq=$5 want=$6 status=$7 golden=${8:-}
+	local want_json="$6 -"
+	[[ $want != *": "* ]] || want_json="${want%%: *} ${want#*: }"
+	expect "$s: irqbypass-status's exit status" \
+		"$(fact "status-exit@$s")" "$status"
+	if [ "$vm" = - ]; then
+		expect "$s: irqbypass-status lists no vector" "$(section \
+			"status@$s" | grep -c '^no device vector is assigned to a VM$' ||
+			true)" 1
+	else
+		if [ -n "$vm" ]; then
+			expect "$s: irqbypass-status names the VM" \
+				"$(section "status@$s" | grep -c \
+				"^VM $vm, pid $pid\$" || true)" 1
+		fi
+		expect "$s: irqbypass-status's line of the MSI" \
+			"$(section "status@$s" | grep -cF \
+			"  $bdf msi[0] irq $irq: $want" || true)" 1
+		expect "$s: irqbypass-status --json: its vector" \
+			"$(section "status-json@$s" | /usr/bin/python3 -c '
+import json, sys
+v = json.load(sys.stdin)["vectors"]
+print(len(v), v[0]["device"], v[0]["irq"], v[0]["state"],
+      v[0].get("reason", "-"))')" "1 $bdf $irq $want_json"
+		if [ -n "$vm" ]; then
+			expect "$s: irqbypass-status --json: its VM" \
+				"$(section "status-json@$s" | /usr/bin/python3 -c '
+import json, sys
+v = json.load(sys.stdin)["vectors"][0]["vm"]
+print(v["name"], v["pid"])')" "$vm $pid"
+		fi
+	fi
+	expect "$s: irqbypass-status --json validates" "$(section \
+		"status-json@$s" | json_check "$REPO/tools/irqbypass-status.schema.json")" valid
+	[ -n "$golden" ] || return 0
+	golden=$REPO/tests/status/golden/$golden.txt
+	[ -z "${STATUS_BLESS:-}" ] ||
+		section "status@$s" | status_mask >"$golden"
+	expect "$s: irqbypass-status, masked, is $(basename "$golden")" \
+		"$(section "status@$s" | status_mask | diff "$golden" - 2>&1 |
+		head -n 4)" ""
+}
+
+# The fields of irqbypass-status's text that vary from run to run, masked.
+status_mask() {
+	sed -E 's/pid [0-9]+/pid PID/; s/irq [0-9]+/irq IRQ/;
+		s/[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]/BDF/g'
+}
+
 calls_at() { section "trace@$2" | grep -Ec ": $1( \[[a-z_]+\])? <-" || true; }
 stat() { section "stats@$1" | awk -v k="$2" '$1 == k { print $2 }'; }
 

@@ -58,6 +58,23 @@ need() {
 	exec {lock}>&-
 }
 
+# json_check SCHEMA: the JSON document on stdin against the JSON Schema
+# (draft 2020-12) SCHEMA, with Debian's python3-jsonschema: prints "valid",
+# or why not.
+json_check() {
+	need python3-jsonschema
+	/usr/bin/python3 -c '
+import json, sys
+import jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+try:
+    jsonschema.Draft202012Validator(schema).validate(json.load(sys.stdin))
+    print("valid")
+except (ValueError, jsonschema.ValidationError) as e:
+    print("not valid:", str(e).splitlines()[0])' "$1"
+}
+
 # pass NAME / fail NAME [WHY]: record the outcome of one check.
 pass() { echo "PASS $1" >>"$RESULTS"; printf 'PASS  %s\n' "$1"; }
 fail() {

@@ -17,6 +17,8 @@
 #              enables MSI again after the reboot
 #   two        two nested VMs at once, each with its own edu
 #   msix       an e1000e assigned instead: four MSI-X vectors at once
+#   emulated   msi with vfio-pci's x-no-kvm-msi: QEMU relays the MSI
+#              itself, no KVM irqfd uses its eventfd
 #
 # The VMs and their cases are in tests/nested/vm.sh.
 
@@ -98,7 +100,7 @@ unfinished() {
 
 vm_watch &
 watch=$!
-for c in $(echo "${ib_cases:-msi,kill,toggle,reprogram,reset,two,msix}" | tr , " "); do
+for c in $(echo "${ib_cases:-msi,kill,toggle,reprogram,reset,two,msix,emulated}" | tr , " "); do
 	fact nested-case "$c"
 	fact "nested-start@$c" "$(cut -d ' ' -f 1 /proc/uptime)"
 	vm_case "$c"

@@ -34,11 +34,12 @@ vm_start() {
 	rm -f "$VM_DIR/$name".in "$VM_DIR/$name".out
 	mkfifo "$VM_DIR/$name".in "$VM_DIR/$name".out
 	$QEMU -accel kvm -M pc -cpu host -m 64 -display none -nodefaults \
-		-serial stdio -kernel "$GUEST" -append "$append" \
+		-name "$name" -serial stdio -kernel "$GUEST" -append "$append" \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 		-device vfio-pci,host="$bdf" "$@" \
 		<"$VM_DIR/$name".in >"$VM_DIR/$name".out 2>&1 3>&- 4<&- 5>&- 6<&- &
 	eval "pid_$name=$!"
+	fact "nested-pid@$name" $!
 	vms="${vms:-} $name"
 	eval "killed_$name="
 	eval "exec $in>\"\$VM_DIR/\$name.in\""
@@ -117,7 +118,10 @@ vm_end() {
 
 # vm_run NAME BDF APPEND [QEMU-ARG...]: one VM, a dump at every stage.
 vm_run() {
-	vm_start "$1" "$2" 3 4 "$3" -no-reboot
+	name=$1 bdf=$2 append=$3
+	shift 3
+	vm_start "$name" "$bdf" 3 4 "$append" -no-reboot "$@"
+	set -- "$name"
 	while vm_until "$1" 4; do
 		vm_dump "$1"
 		vm_go "$1" 3
@@ -127,6 +131,13 @@ vm_run() {
 
 case_msi() {
 	vm_run msi "$edu1" "case=msi raises=3"
+}
+
+# The MSI through QEMU instead of a KVM irqfd (vfio-pci's x-no-kvm-msi):
+# VFIO's producer has no consumer on its eventfd.
+case_emulated() {
+	vm_run emulated "$edu1" "case=msi raises=3" \
+		-global vfio-pci.x-no-kvm-msi=on
 }
 
 case_kill() {

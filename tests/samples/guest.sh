@@ -169,10 +169,29 @@ ok "del_consumer undid add_consumer" "$(dmesg | tail -n 5)" \
 if [ -d $M ]; then
 	expect "manager counts the failure by errno" $M/stats \
 		'connect_failures\[-ENOSPC\] +1'
+	# Recorded, warned about once, and shown by irqbypass-status.
+	refuse "the producer's registration fails again" "$EVENTFD $IRQ" \
+		$P/eventfd
+	expect "manager records the failure" $M/failures \
+		"^token=[0-9a-f]+ irq=$IRQ error=-ENOSPC errno=28 callback=sample_add_producer \\[irqbypass_sample_consumer\\] failures=2 age=[0-9]+s\$"
+	ok "one warning for the token" "$(dmesg | grep 'not bypassed')" \
+		[ "$(klog "irqbypass: irq $IRQ: sample_add_producer \\[irqbypass_sample_consumer\\] failed with -ENOSPC: the interrupt is not bypassed\$")" -eq 1 ]
+	/usr/sbin/irqbypass-status >/tmp/status
+	echo "exit $?" >>/tmp/status
+	echo "=== BEGIN status@failed-producer"
+	cat /tmp/status
+	echo "=== END status@failed-producer"
+	expect "irqbypass-status shows the failed registration" /tmp/status \
+		"^  a producer that failed to register, irq $IRQ: not paired: connect failed: sample_add_producer \\[irqbypass_sample_consumer\\] returned -ENOSPC \\(failures: 2, the last [0-9]+s ago\\)\$" \
+		'^exit 1$'
 fi
 put "consumer add_producer set to succeed" 0 $C/fail_add
 put "producer registers again" "$EVENTFD $IRQ" $P/eventfd
 expect "the pair connects later" $C/state 'paired=yes' 'adds=2 '
+if [ -d $M ]; then
+	ok "the pair forgets the failure" "$(cat $M/failures)" \
+		[ ! -s $M/failures ]
+fi
 
 # 5. The producer's add_consumer fails: the consumer's add_producer is not
 # called, the consumer's registration fails, the producer stays registered.
@@ -190,6 +209,17 @@ expect "producer stays registered, unpaired" $P/state 'registered=yes' \
 	'paired=no' 'add_failures=1 ' 'dels=0 ' 'stops=1 ' 'starts=1' \
 	'stopped=no'
 expect "failed consumer is not registered" $C/state 'registered=no'
+if [ -d $M ]; then
+	/usr/sbin/irqbypass-status >/tmp/status
+	echo "exit $?" >>/tmp/status
+	echo "=== BEGIN status@failed-consumer"
+	cat /tmp/status
+	echo "=== END status@failed-consumer"
+	expect "irqbypass-status shows the producer and why it is unpaired" \
+		/tmp/status \
+		"^  producer irq $IRQ: not paired: connect failed: sample_add_consumer \\[irqbypass_sample_producer\\] returned -EINVAL " \
+		'^exit 1$'
+fi
 put "producer add_consumer set to succeed" 0 $P/fail_add
 put "consumer registers again" "$EVENTFD" $C/eventfd
 expect "and pairs" $P/state 'paired=yes' 'adds=1 '

@@ -765,6 +765,7 @@ static void compare_all(void)
 	compare_stat(stats, "connects", mstat.connects);
 	compare_stat(stats, "connect_failures", mstat.connect_failures);
 	compare_stat(stats, "disconnects", mstat.disconnects);
+	compare_stat(stats, "pairs", pairs);
 #ifdef IRQBYPASS_EVENTFD_API
 	compare_tables(stats);
 	compare_fields();

@@ -3,8 +3,9 @@
  * Deterministic checks that the fuzzer's model does not cover: the table
  * grows and shrinks with the number of registrations, survives failed
  * allocations and grows once memory is back, a callback that calls back
- * into the manager is refused instead of deadlocking, and an object that is
- * registered again, under any token, is refused.
+ * into the manager is refused instead of deadlocking, an object that is
+ * registered again, under any token, is refused, and a failed connect is
+ * recorded and warned about once.
  */
 #include "shim/shim.h"
 #include "harness.h"
@@ -252,6 +253,112 @@ static void test_register_again(void)
 	shim_run_work();
 }
 
+/* ---- connect failures, as debugfs irqbypass/failures shows them ---- */
+
+static int fail_ret;
+
+static int fail_add_producer(struct irq_bypass_consumer *c,
+			     struct irq_bypass_producer *p)
+{
+	return fail_ret ? fail_ret : unit_add_producer(c, p);
+}
+
+/* The lines of debugfs irqbypass/failures that contain @what. */
+static int failure_lines(const char *what)
+{
+	char *text = shim_debugfs_read("failures"), *line;
+	int n = 0;
+
+	for (line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+		n += !!strstr(line, what);
+	free(text);
+	return n;
+}
+
+/*
+ * A failed connect is recorded once per token, with the producer's irq,
+ * the error and a count, and warns once; the record goes when the token
+ * connects or the consumer that failed is unregistered, and the oldest of
+ * a stripe makes room for a newer one.
+ */
+static void test_failures(void)
+{
+	struct irq_bypass_producer *p = &prods[0];
+	struct irq_bypass_consumer *c = &conss[0];
+	long logs = shim_logs;
+	uintptr_t v = 0x60000000;
+	unsigned long stripe;
+	char want[64];
+	int i;
+
+	memset(prods, 0, 3 * sizeof(*prods));
+	memset(conss, 0, 3 * sizeof(*conss));
+	p->token = (void *)v;
+	p->irq = 33;
+	c->token = p->token;
+	c->add_producer = fail_add_producer;
+	c->del_producer = unit_del_producer;
+	fail_ret = -EINVAL;
+	EXPECT(!irq_bypass_register_producer(p));
+	EXPECT(irq_bypass_register_consumer(c) == -EINVAL);
+	EXPECT(failure_lines("irq=33 ") == 1);
+	EXPECT(failure_lines("errno=22 ") == 1);
+	EXPECT(failure_lines("failures=1 ") == 1);
+	EXPECT(shim_logs == logs + 1);
+	EXPECT(strstr(shim_last_log, "irq 33:"));
+
+	/* Again: counted, not logged. */
+	EXPECT(irq_bypass_register_consumer(c) == -EINVAL);
+	EXPECT(failure_lines("failures=2 ") == 1);
+	EXPECT(shim_logs == logs + 1);
+
+	/* KVM unregisters the consumer it could not connect: forgotten. */
+	irq_bypass_unregister_consumer(c);
+	EXPECT(failure_lines("irq=") == 0);
+	EXPECT(irq_bypass_register_consumer(c) == -EINVAL);
+	EXPECT(shim_logs == logs + 2);
+
+	/* Connected: forgotten, and one pair. */
+	fail_ret = 0;
+	EXPECT(!irq_bypass_register_consumer(c));
+	EXPECT(failure_lines("irq=") == 0);
+	EXPECT(harness_stat("pairs") == 1);
+	irq_bypass_unregister_consumer(c);
+	irq_bypass_unregister_producer(p);
+	EXPECT(harness_stat("pairs") == 0);
+
+	/* Three tokens of one stripe: the first, the oldest, goes. */
+	fail_ret = -ENODEV;
+	stripe = irqbypass_kunit_bucket((void *)v, IRQBYPASS_LOCK_BITS);
+	for (i = 0; i < 3; i++, v += 8) {
+		while (irqbypass_kunit_bucket((void *)v, IRQBYPASS_LOCK_BITS) !=
+		       stripe)
+			v += 8;
+		prods[i].token = (void *)v;
+		prods[i].irq = 40 + i;
+		conss[i].token = (void *)v;
+		conss[i].add_producer = fail_add_producer;
+		conss[i].del_producer = unit_del_producer;
+		EXPECT(!irq_bypass_register_producer(&prods[i]));
+		EXPECT(irq_bypass_register_consumer(&conss[i]) == -ENODEV);
+		jiffies += HZ;
+	}
+	EXPECT(failure_lines("irq=40 ") == 0);
+	for (i = 1; i < 3; i++) {
+		snprintf(want, sizeof(want), "irq=%d error=", 40 + i);
+		EXPECT(failure_lines(want) == 1);
+	}
+	EXPECT(failure_lines("age=1s") == 1);
+	EXPECT(failure_lines("age=2s") == 1);
+	for (i = 0; i < 3; i++) {
+		irq_bypass_unregister_consumer(&conss[i]);
+		irq_bypass_unregister_producer(&prods[i]);
+	}
+	EXPECT(failure_lines("irq=") == 0);
+	EXPECT(irqbypass_kunit_registered() == 0);
+	fail_ret = 0;
+}
+
 int main(void)
 {
 	harness_init();
@@ -259,6 +366,7 @@ int main(void)
 	test_alloc_failure();
 	test_reentry();
 	test_register_again();
+	test_failures();
 	/* The re-entry and the registered-again warnings were expected. */
 	return unit_finish(failures, 2);
 }

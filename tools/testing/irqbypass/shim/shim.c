@@ -71,6 +71,24 @@ void shim_warn(const char *file, int line, const char *fmt, ...)
 	fprintf(stderr, "WARNING: %s:%d: %s\n", file, line, msg);
 }
 
+long shim_logs;
+char shim_last_log[512];
+static pthread_mutex_t shim_log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void shim_printk(const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&shim_log_lock);
+	va_start(ap, fmt);
+	shim_vformat(shim_last_log, sizeof(shim_last_log), fmt, ap);
+	va_end(ap);
+	shim_logs++;
+	if (getenv("SHIM_LOG"))
+		fputs(shim_last_log, stderr);
+	pthread_mutex_unlock(&shim_log_lock);
+}
+
 void shim_bug(const char *file, int line, const char *what)
 {
 	fprintf(stderr, "BUG: %s:%d: %s\n", file, line, what);

@@ -149,6 +149,8 @@ static inline u32 hash_ptr(const void *ptr, unsigned int bits)
 #define HZ			100
 extern unsigned long jiffies;
 #define time_after_eq(a, b)	((long)((a) - (b)) >= 0)
+#define time_before(a, b)	((long)((a) - (b)) < 0)
+#define jiffies_to_msecs(j)	((unsigned int)((j) * (1000 / HZ)))
 
 /* Tasks: one per thread. */
 struct task_struct {
@@ -179,6 +181,17 @@ void shim_warn(const char *file, int line, const char *fmt, ...);
 })
 
 #define pr_err(fmt, ...)	fprintf(stderr, pr_fmt(fmt), ##__VA_ARGS__)
+/*
+ * The kernel log's other levels are counted and the last message kept,
+ * for the checks to read; printed only with SHIM_LOG set in the
+ * environment, so that the fuzzer's millions of failures stay quiet.
+ */
+extern long shim_logs;
+extern char shim_last_log[512];
+void shim_printk(const char *fmt, ...);
+#define pr_info(fmt, ...)	shim_printk(pr_fmt(fmt), ##__VA_ARGS__)
+#define pr_warn_ratelimited(fmt, ...) \
+	shim_printk(pr_fmt(fmt), ##__VA_ARGS__)
 #define might_sleep()		do { } while (0)
 #define cond_resched()		do { } while (0)
 
